@@ -1,0 +1,70 @@
+"""Every error chatkb raises on purpose. Each knows its HTTP status; messages say what to do."""
+
+from __future__ import annotations
+
+
+class ChatkbError(Exception):
+    """Base of all chatkb errors; the CLI prints ``message``, the server returns it as JSON."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(ChatkbError):
+    """Settings are invalid or name an unknown backend."""
+
+    status_code = 400
+    code = "config_error"
+
+
+class NotFoundError(ChatkbError):
+    """A knowledge base, document or chunk does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class AlreadyExistsError(ChatkbError):
+    """Creating something that already exists."""
+
+    status_code = 409
+    code = "already_exists"
+
+
+class InvalidInputError(ChatkbError):
+    """A request or argument is malformed."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
+class LoadError(ChatkbError):
+    """One file could not be read: corrupt, encrypted, empty, too large or of unknown type."""
+
+    status_code = 422
+    code = "load_error"
+
+
+class EmbedderMismatchError(ChatkbError):
+    """The configured embedder differs from the one a knowledge base was built with."""
+
+    status_code = 409
+    code = "embedder_mismatch"
+
+
+class BackendUnavailableError(ChatkbError):
+    """A model server or optional dependency cannot be reached or imported."""
+
+    status_code = 503
+    code = "backend_unavailable"
+
+
+class DeviceError(ChatkbError):
+    """A requested device (e.g. cuda) cannot be honoured."""
+
+    status_code = 503
+    code = "device_error"

@@ -1,0 +1,162 @@
+"""Plain data that flows between the seams: loaded blocks, chunks, hits, answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "table", "code"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One unit of extracted text, in reading order.
+
+    Loaders emit blocks; the splitter never merges text across a heading and keeps tables
+    whole where they fit. ``level`` is the heading depth (1 = top) for headings, else 0.
+    ``page`` is 1-based for paginated formats (PDF pages, slides, sheets), else None.
+    """
+
+    text: str
+    kind: BlockKind = "paragraph"
+    page: int | None = None
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """What a loader returns: the blocks of one file plus a few facts about it."""
+
+    blocks: tuple[Block, ...]
+    file_type: str
+    title: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    BLOCK_SEPARATOR = "\n\n"
+
+    @property
+    def text(self) -> str:
+        """The extracted document text; chunk offsets index into this string."""
+        return self.BLOCK_SEPARATOR.join(block.text for block in self.blocks)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of a document.
+
+    ``start``/``end`` are character offsets into ``LoadedDocument.text``; ``heading_path``
+    lists the enclosing headings, outermost first.
+    """
+
+    index: int
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+    heading_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk. ``score`` is higher-is-better on a 0..1 scale (docs/retrieval.md)."""
+
+    rank: int
+    score: float
+    text: str
+    source: str
+    doc_id: str
+    chunk_id: str
+    page: int | None
+    start: int
+    end: int
+    heading_path: tuple[str, ...] = ()
+    dense_score: float | None = None
+    keyword_score: float | None = None
+    kb: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "text": self.text,
+            "source": self.source,
+            "doc_id": self.doc_id,
+            "chunk_id": self.chunk_id,
+            "page": self.page,
+            "start": self.start,
+            "end": self.end,
+            "heading_path": list(self.heading_path),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
+            "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 6),
+            "kb": self.kb,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: ``[n]`` in the answer text refers to it."""
+
+    n: int
+    source: str
+    page: int | None
+    text: str
+    score: float
+    doc_id: str
+    chunk_id: str
+    start: int
+    end: int
+
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit) -> Citation:
+        return cls(
+            n=n,
+            source=hit.source,
+            page=hit.page,
+            text=hit.text,
+            score=hit.score,
+            doc_id=hit.doc_id,
+            chunk_id=hit.chunk_id,
+            start=hit.start,
+            end=hit.end,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "page": self.page,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "doc_id": self.doc_id,
+            "chunk_id": self.chunk_id,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a conversation, OpenAI style."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished answer. ``found`` is False when nothing relevant was retrieved."""
+
+    answer: str
+    citations: tuple[Citation, ...]
+    model: str
+    extractive: bool
+    found: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "answer": self.answer,
+            "citations": [citation.to_json() for citation in self.citations],
+            "model": self.model,
+            "extractive": self.extractive,
+            "found": self.found,
+        }

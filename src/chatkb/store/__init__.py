@@ -1,0 +1,1 @@
+"""chatkb.store."""

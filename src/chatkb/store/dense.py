@@ -1,0 +1,96 @@
+"""Exact vector search over a matrix derived from the catalog and cached as .npy files.
+
+The catalog is the truth; these files are a cache stamped with the catalog's generation.
+A stale or missing cache is rebuilt from the catalog, so a crash can never make search
+disagree with the catalog for longer than one rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from chatkb.store.base import ScoredKey
+
+
+class DenseIndex:
+    def __init__(self, directory: Path, dim: int) -> None:
+        self.directory = directory
+        self.dim = dim
+        self._matrix: npt.NDArray[np.float32] = np.zeros((0, dim), dtype=np.float32)
+        self._keys: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    def search(
+        self, conn: sqlite3.Connection, generation: int, query: np.ndarray, k: int
+    ) -> list[ScoredKey]:
+        matrix, keys = self._current(conn, generation)
+        if len(keys) == 0:
+            return []
+        scores = matrix @ query.astype(np.float32)
+        k = min(k, len(keys))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [ScoredKey(int(keys[i]), float(scores[i])) for i in top]
+
+    def refresh(self, conn: sqlite3.Connection, generation: int) -> None:
+        self._current(conn, generation)
+
+    def _current(
+        self, conn: sqlite3.Connection, generation: int
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        with self._lock:
+            if self._generation != generation and not self._load_files(generation):
+                self._rebuild(conn, generation)
+            return self._matrix, self._keys
+
+    def _paths(self) -> tuple[Path, Path, Path]:
+        d = self.directory
+        return d / "dense.npy", d / "dense_keys.npy", d / "dense.json"
+
+    def _load_files(self, generation: int) -> bool:
+        matrix_path, keys_path, stamp_path = self._paths()
+        try:
+            stamp = json.loads(stamp_path.read_text())
+            if stamp.get("generation") != generation:
+                return False
+            matrix = np.load(matrix_path, allow_pickle=False)
+            keys = np.load(keys_path, allow_pickle=False)
+        except (OSError, ValueError):
+            return False
+        if matrix.shape != (len(keys), self.dim):
+            return False
+        self._matrix, self._keys, self._generation = matrix, keys, generation
+        return True
+
+    def _rebuild(self, conn: sqlite3.Connection, generation: int) -> None:
+        rows = conn.execute(
+            "SELECT c.id, v.vector FROM chunks c JOIN vectors v ON v.text_hash = c.text_hash "
+            "ORDER BY c.id"
+        ).fetchall()
+        keys = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        matrix = np.zeros((len(rows), self.dim), dtype=np.float32)
+        for i, (_, blob) in enumerate(rows):
+            matrix[i] = np.frombuffer(blob, dtype=np.float32)
+        self._matrix, self._keys, self._generation = matrix, keys, generation
+        self._write_files(matrix, keys, generation)
+
+    def _write_files(
+        self, matrix: npt.NDArray[np.float32], keys: npt.NDArray[np.int64], generation: int
+    ) -> None:
+        matrix_path, keys_path, stamp_path = self._paths()
+        # Write every file beside its final name, then rename: readers see old or new, never half.
+        for path, array in ((matrix_path, matrix), (keys_path, keys)):
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, array, allow_pickle=False)
+            os.replace(tmp, path)
+        tmp_stamp = stamp_path.with_suffix(".tmp")
+        tmp_stamp.write_text(json.dumps({"generation": generation, "count": len(keys)}))
+        os.replace(tmp_stamp, stamp_path)

@@ -1,0 +1,81 @@
+"""Keyword tokens for BM25: jieba words for Chinese, stemmed words for Western scripts.
+
+The same function tokenises documents and queries, so both sides always agree. Tokens are
+lower-case and made only of letters and digits, so the keyword index can store them
+space-separated and its own tokenizer splits them back unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+
+import jieba
+import snowballstemmer
+
+# Runs of CJK ideographs (and kana/hangul), or runs of letters/digits of other scripts.
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
+_IS_CJK = re.compile(rf"[{_CJK}]")
+
+_EN_STOP = frozenset(
+    "a an and are as at be been but by did do does for from had has have how i if in into is it"
+    " its of on or that the their them there these they this to was were what when where which"
+    " who whom whose why will with would you your".split()
+)
+_ZH_STOP = frozenset(
+    "的 了 是 在 和 与 及 或 也 就 都 而 并 被 把 对 从 以 之 其 这 那 有 为 于 中 上 下 个"
+    " 吗 呢 吧 啊 什么 哪 哪个 哪些 哪里 哪儿 多少 怎么 怎样 如何 为什么 谁 何 几 是否"
+    " 一个 一种 我 你 他 她 它 我们 你们 他们 请问".split()
+)
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def tokenize(text: str, *, drop_stopwords: bool = False) -> list[str]:
+    """Keyword tokens of ``text`` in order; stopwords removed only when asked (queries)."""
+    tokens: list[str] = []
+    for run in _RUN.findall(text.lower()):
+        if _IS_CJK.match(run):
+            tokens.extend(_cjk_words(run))
+        else:
+            tokens.append(_stem(run))
+    if drop_stopwords:
+        kept = [t for t in tokens if t not in _EN_STOP and t not in _ZH_STOP]
+        return kept or tokens
+    return tokens
+
+
+def _cjk_words(run: str) -> list[str]:
+    _ensure_jieba()
+    # Search mode also emits the shorter words inside long compounds (中华人民共和国 → 中华,
+    # 人民, 共和国 …), so a query that uses a part still matches the whole.
+    words = [w for w in jieba.cut_for_search(run, HMM=True) if w.strip()]
+    return words or [run]
+
+
+def _ensure_jieba() -> None:
+    global _jieba_ready
+    if _jieba_ready:
+        return
+    with _jieba_lock:
+        if not _jieba_ready:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            _jieba_ready = True
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    if not word.isascii() or word.isdigit() or len(word) < 4:
+        return word
+    stemmed: str = _stemmer().stemWord(word)
+    return stemmed
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("english")

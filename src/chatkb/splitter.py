@@ -20,6 +20,9 @@ _SENTENCE_END = re.compile(
     r"|\.[”’\"')\]]*(?:\s+|$)"
     r"|\n+"
 )
+_FULL_STOP = re.compile(
+    r"[。！？!?…]+[”’\"'」』）)\]]*\s*|\.[”’\"')\]]*(?:\s+|$)|\n+"
+)
 _SOFT_BREAK = re.compile(r"[，、,：:]\s*|\s+")
 
 
@@ -163,3 +166,17 @@ def _page_at(section: _Section, offset: int) -> int | None:
             break
         page = block.page
     return page
+
+
+def sentences(text: str) -> list[str]:
+    """Whole sentences of ``text``: ended by 。！？!?… or a full stop, or at a line break.
+
+    Unlike chunking, semicolons do not end a sentence here: a quoted answer should keep
+    "X，壮族，广西田阳人；中央民族学院政治系毕业。" together.
+    """
+    spans, start = [], 0
+    for match in _FULL_STOP.finditer(text):
+        spans.append(_trim(text, Span(start, match.end())))
+        start = match.end()
+    spans.append(_trim(text, Span(start, len(text))))
+    return [text[s.start : s.end] for s in spans if s.end > s.start]

@@ -54,8 +54,7 @@ class EmbeddedStore:
         self.path = directory / "catalog.sqlite"
         self._local = threading.local()
         self._dense = DenseIndex(directory, dim)
-        with self.transaction() as conn:
-            conn.executescript(SCHEMA)
+        self.connection().executescript(SCHEMA)  # idempotent; executescript commits itself
 
     # -- connections -------------------------------------------------------------------------
 

@@ -1,0 +1,96 @@
+"""``chatkb kb …``: create, list, info, delete knowledge bases."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.table import Table
+
+from chatkb.cli import _output as output
+from chatkb.cli._context import cli_context
+
+kb_app = typer.Typer(help="Create, list, inspect and delete knowledge bases.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print JSON for programs.")
+
+
+@kb_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Letters, digits, '_', '-', '.'; up to 64."),
+    description: str = typer.Option("", "--description", "-d", help="What it holds."),
+    embedder: str | None = typer.Option(None, help="Embedder name (default: settings)."),
+    chunk_size: int | None = typer.Option(None, min=50, max=8000, help="Characters per chunk."),
+    chunk_overlap: int | None = typer.Option(None, min=0, help="Characters of overlap."),
+    as_json: bool = JSON,
+) -> None:
+    """Create an empty knowledge base; its embedder and chunking are fixed from now on."""
+    kb = cli_context(ctx).library.create(
+        name,
+        description=description,
+        embedder=embedder,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+    )
+    if as_json:
+        output.print_json(kb.info())
+    else:
+        c = kb.config
+        output.err.print(
+            f"created [bold]{name}[/bold] (embedder {c.embedder}, {c.dim}-d; "
+            f"chunks {c.chunk_size} chars, overlap {c.chunk_overlap})"
+        )
+
+
+@kb_app.command("list")
+def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """List knowledge bases with their document and chunk counts."""
+    library = cli_context(ctx).library
+    infos = [library.open(name).info() for name in library.names()]
+    if as_json:
+        output.print_json(infos)
+        return
+    if not infos:
+        output.err.print("no knowledge bases yet; create one with: chatkb kb create NAME")
+        return
+    table = Table("name", "documents", "chunks", "embedder", "description")
+    for info in infos:
+        table.add_row(
+            str(info["name"]),
+            str(info["documents"]),
+            str(info["chunks"]),
+            str(info["embedder"]),
+            str(info["description"]),
+        )
+    output.out.print(table)
+
+
+@kb_app.command("info")
+def info(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
+    """Settings, sizes and documents of one knowledge base."""
+    kb = cli_context(ctx).library.open(name)
+    documents = [d.to_json() for d in kb.store.list_documents()]
+    data = {**kb.info(), "document_list": documents}
+    if as_json:
+        output.print_json(data)
+        return
+    for key, value in kb.info().items():
+        output.out.print(f"{key:>14}: {value}")
+    for doc in documents:
+        output.out.print(f"  {doc['source']}  ({doc['chunk_count']} chunks, {doc['file_type']})")
+
+
+@kb_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: str,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a knowledge base and everything in it."""
+    library = cli_context(ctx).library
+    library.open(name)  # fail before asking when it does not exist
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Delete knowledge base {name!r} and all its documents?", abort=True)
+    library.delete(name)
+    output.err.print(f"deleted {name}")

@@ -1,0 +1,104 @@
+"""``chatkb search`` (retrieval only) and ``chatkb ask`` (answers with citations)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from chatkb.answer import ask
+from chatkb.cli import _output as output
+from chatkb.cli._context import cli_context
+from chatkb.errors import InvalidInputError
+from chatkb.llm import make_chat_model
+from chatkb.models import Answer, Hit
+from chatkb.retrieve import retrieve
+
+
+def register_query_commands(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.command("ask")(ask_command)
+
+
+def search(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Knowledge base (several: a,b)."),
+    query: str | None = typer.Argument(None, help="The query."),
+    queries: Path | None = typer.Option(
+        None, exists=True, help='JSONL file of {"id", "question"}; prints {"id", "hits"} lines.'
+    ),
+    top_k: int | None = typer.Option(None, "--top-k", "-k", min=1, max=200, help="Hits."),
+    as_json: bool = typer.Option(False, "--json", help="Print hits as JSON."),
+) -> None:
+    """Retrieve the best passages (hybrid dense + keyword), without an LLM."""
+    context = cli_context(ctx)
+    kbs = context.open_kbs(name)
+    if queries is not None:
+        for item in _read_queries(queries):
+            hits = retrieve(kbs, item["question"], context.settings.retrieval, top_k=top_k)
+            output.print_json_line({"id": item["id"], "hits": [h.to_json() for h in hits]})
+        return
+    if not query:
+        raise InvalidInputError("give a query, or --queries FILE.jsonl")
+    hits = retrieve(kbs, query, context.settings.retrieval, top_k=top_k)
+    if as_json:
+        output.print_json([h.to_json() for h in hits])
+    else:
+        _print_hits(hits)
+
+
+def _read_queries(path: Path) -> list[dict[str, str]]:
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            items.append({"id": item["id"], "question": str(item["question"])})
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InvalidInputError(
+                f"{path}:{number}: expected a JSON object with 'id' and 'question' ({exc})"
+            ) from None
+    return items
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    if not hits:
+        output.err.print("no hits")
+    for hit in hits:
+        where = f"{hit.source}" + (f", p. {hit.page}" if hit.page else "")
+        output.out.print(f"[bold]{hit.rank}. {where}[/bold]  score {hit.score:.3f}")
+        output.out.print(hit.text.strip()[:500], markup=False)
+        output.out.print()
+
+
+def ask_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Knowledge base (several: a,b)."),
+    question: str = typer.Argument(..., help="The question."),
+    top_k: int | None = typer.Option(None, "--top-k", "-k", min=1, max=50, help="Passages."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+) -> None:
+    """Answer a question with numbered citations; streams unless --json."""
+    context = cli_context(ctx)
+    kbs = context.open_kbs(name)
+    chat_model = make_chat_model(context.settings.llm)
+    stream = ask(kbs, question, context.settings, chat_model=chat_model, top_k=top_k)
+    if as_json:
+        output.print_json(stream.result().to_json())
+        return
+    for piece in stream:
+        output.out.print(piece, end="", markup=False)
+    output.out.print()
+    _print_sources(stream.result())
+
+
+def _print_sources(answer: Answer) -> None:
+    if not answer.citations:
+        return
+    output.out.print("\n[bold]Sources[/bold]")
+    for c in answer.citations:
+        where = c.source + (f", p. {c.page}" if c.page else "")
+        snippet = " ".join(c.text.split())[:160]
+        output.out.print(f"[{c.n}] {where}: {snippet}", markup=False)

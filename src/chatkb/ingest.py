@@ -1,0 +1,266 @@
+"""The ingest flow: files → load → split → embed what is new → one transaction per file.
+
+Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading; vectors
+are cached by the hash of the embedded text, committed batch by batch, so a killed run
+resumes without re-embedding; a file's chunks, vectors and keyword rows change in one
+transaction, so a kill at any moment leaves every index consistent with the catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from chatkb.embedders import Embedder, Vectors, embed_batched
+from chatkb.errors import ChatkbError, LoadError
+from chatkb.kb import KnowledgeBase
+from chatkb.loaders import LoaderOptions, load_file
+from chatkb.models import Chunk, LoadedDocument
+from chatkb.settings import Settings
+from chatkb.splitter import split
+from chatkb.store.base import ChunkRecord, DocumentRecord
+from chatkb.tokenize import tokenize
+
+log = logging.getLogger(__name__)
+
+Status = Literal["added", "updated", "unchanged", "failed", "removed"]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    source: str
+    status: Status
+    chunks: int = 0
+    embedded: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def to_json(self) -> dict[str, object]:
+        statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "failed")
+        return {
+            **{status: self.count(status) for status in statuses},
+            "chunks": sum(o.chunks for o in self.outcomes),
+            "embedded": sum(o.embedded for o in self.outcomes),
+            "files": [o.to_json() for o in self.outcomes],
+        }
+
+
+class Progress:
+    """Callbacks the CLI and the server use to show progress; the defaults do nothing."""
+
+    def start(self, total_files: int) -> None: ...
+    def file_started(self, source: str) -> None: ...
+    def embedded(self, count: int, total: int) -> None: ...
+    def file_done(self, outcome: FileOutcome) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    source: str
+
+
+def discover(paths: Iterable[Path]) -> list[SourceFile]:
+    """Files to ingest: a file as its own name, a folder's files (recursively) relative to it.
+
+    Hidden files and folders (``.git``, ``.DS_Store``) are skipped.
+    """
+    found: list[SourceFile] = []
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(path.rglob("*")):
+                relative = file.relative_to(path)
+                if file.is_file() and not any(p.startswith(".") for p in relative.parts):
+                    found.append(SourceFile(file, relative.as_posix()))
+        else:
+            found.append(SourceFile(path, path.name))
+    return found
+
+
+def ingest(
+    kb: KnowledgeBase,
+    files: Sequence[SourceFile],
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> IngestReport:
+    """Add or update ``files`` in ``kb``; every file fails or succeeds on its own."""
+    progress = progress or Progress()
+    report = IngestReport()
+    embedder = kb.embedder()
+    options = loader_options(settings)
+    progress.start(len(files))
+    for file in files:
+        if should_stop():
+            break
+        progress.file_started(file.source)
+        outcome = _ingest_one(kb, file, embedder, options, settings, progress)
+        report.outcomes.append(outcome)
+        progress.file_done(outcome)
+    if report.count("added") or report.count("updated"):
+        kb.store.prune_vectors()
+        kb.store.refresh_indexes()
+    return report
+
+
+def remove(kb: KnowledgeBase, sources: Sequence[str]) -> IngestReport:
+    """Remove documents by source from every index."""
+    report = IngestReport()
+    for source in sources:
+        if kb.store.delete_document(source):
+            report.outcomes.append(FileOutcome(source, "removed"))
+        else:
+            report.outcomes.append(FileOutcome(source, "failed", error="no such document"))
+    kb.store.prune_vectors()
+    return report
+
+
+def loader_options(settings: Settings) -> LoaderOptions:
+    loading = settings.loading
+    return LoaderOptions(
+        max_file_bytes=loading.max_file_mb * 1024 * 1024,
+        max_unpacked_bytes=loading.max_unpacked_mb * 1024 * 1024,
+        ocr=loading.ocr,
+        zh_title_enhance=loading.zh_title_enhance,
+    )
+
+
+def _ingest_one(
+    kb: KnowledgeBase,
+    file: SourceFile,
+    embedder: Embedder,
+    options: LoaderOptions,
+    settings: Settings,
+    progress: Progress,
+) -> FileOutcome:
+    try:
+        data = file.path.read_bytes()
+    except OSError as exc:
+        return FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}")
+    content_hash = hashlib.sha256(data).hexdigest()
+    previous = kb.store.find_document(file.source)
+    if previous is not None and previous.content_hash == content_hash:
+        return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
+    try:
+        document = load_file(file.path, options)
+        chunks = split(
+            document, chunk_size=kb.config.chunk_size, chunk_overlap=kb.config.chunk_overlap
+        )
+        record, records = _records(file, document, chunks, content_hash, len(data), previous)
+        texts = {
+            r.text_hash: passage_text(c, document.title)
+            for r, c in zip(records, chunks, strict=True)
+        }
+        vectors, embedded = _vectors(kb, embedder, records, texts, settings, progress)
+        kb.store.replace_document(record, records, vectors)
+    except ChatkbError as exc:
+        log.info("failed %s: %s", file.source, exc.message)
+        return FileOutcome(file.source, "failed", error=exc.message)
+    status: Status = "added" if previous is None else "updated"
+    return FileOutcome(file.source, status, chunks=len(records), embedded=embedded)
+
+
+def _records(
+    file: SourceFile,
+    document: LoadedDocument,
+    chunks: Sequence[Chunk],
+    content_hash: str,
+    size: int,
+    previous: DocumentRecord | None,
+) -> tuple[DocumentRecord, list[ChunkRecord]]:
+    if not chunks:
+        raise LoadError("no text could be extracted")
+    doc_id = _hash(f"{file.source}\0{content_hash}")[:16]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    record = DocumentRecord(
+        doc_id=doc_id,
+        source=file.source,
+        path=str(file.path.resolve()),
+        file_type=document.file_type,
+        title=document.title,
+        content_hash=content_hash,
+        size=size,
+        chunk_count=len(chunks),
+        chars=len(document.text),
+        added_at=previous.added_at if previous else now,
+        updated_at=now,
+    )
+    return record, [_chunk_record(doc_id, chunk, document.title) for chunk in chunks]
+
+
+def _chunk_record(doc_id: str, chunk: Chunk, title: str | None) -> ChunkRecord:
+    indexed = passage_text(chunk, title)
+    return ChunkRecord(
+        chunk_id=_hash(f"{doc_id}:{chunk.index}")[:16],
+        doc_id=doc_id,
+        index=chunk.index,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        page=chunk.page,
+        heading_path=chunk.heading_path,
+        text_hash=_hash(indexed),
+        keywords=" ".join(tokenize(indexed)),
+    )
+
+
+def passage_text(chunk: Chunk, title: str | None) -> str:
+    """What gets embedded and keyword-indexed: the chunk under its headings and title.
+
+    A passage that reads "It was founded in 1911" is findable by the company's name only
+    when the heading that names it travels with it.
+    """
+    context = [h for h in (title, *chunk.heading_path) if h and h not in chunk.text[:200]]
+    context = list(dict.fromkeys(context))
+    return " > ".join(context) + "\n" + chunk.text if context else chunk.text
+
+
+def _vectors(
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    records: Sequence[ChunkRecord],
+    texts: dict[str, str],
+    settings: Settings,
+    progress: Progress,
+) -> tuple[Vectors, int]:
+    """Vectors for every record, embedding only texts not already cached in the store."""
+    hashes = [r.text_hash for r in records]
+    cached = kb.store.cached_vectors(hashes)
+    missing = [h for h in dict.fromkeys(hashes) if h not in cached]
+    batch = settings.embedder.batch_size
+    for i in range(0, len(missing), batch):
+        part = missing[i : i + batch]
+        vectors = embed_batched(
+            embedder, [texts[h] for h in part], kind="passage", batch_size=batch
+        )
+        kb.store.cache_vectors(part, vectors)  # committed now: a crash keeps finished batches
+        cached.update(zip(part, vectors, strict=True))
+        progress.embedded(min(i + batch, len(missing)), len(missing))
+    matrix = np.vstack([cached[h] for h in hashes]).astype(np.float32, copy=False)
+    return matrix, len(missing)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

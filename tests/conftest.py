@@ -1,0 +1,59 @@
+"""Fixtures shared by the whole suite: an isolated CHATKB_HOME and CLI helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _llm_server import llm_server  # noqa: F401  (a session fixture, shared by all modules)
+from typer.testing import CliRunner
+
+from chatkb.cli.main import app
+from chatkb.kb import Library
+from chatkb.settings import Settings, load_settings
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh CHATKB_HOME; no config file, no environment overrides from the caller."""
+    for name in list(__import__("os").environ):
+        if name.startswith("CHATKB_") and name not in ("CHATKB_DATASETS",):
+            monkeypatch.delenv(name)
+    path = tmp_path / "home"
+    monkeypatch.setenv("CHATKB_HOME", str(path))
+    monkeypatch.setenv("CHATKB_EMBEDDER__THREADS", "1")
+    yield path
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    return load_settings()
+
+
+@pytest.fixture
+def library(settings: Settings) -> Library:
+    return Library(settings)
+
+
+class Cli:
+    """Runs ``chatkb`` in-process, as a user would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int | None = 0) -> Any:
+        result = self.runner.invoke(app, list(args))
+        if code is not None:
+            assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+        return result
+
+    def json(self, *args: str, code: int | None = 0) -> Any:
+        return json.loads(self(*args, "--json", code=code).stdout)
+
+
+@pytest.fixture
+def cli(home: Path) -> Cli:
+    return Cli()

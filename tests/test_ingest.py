@@ -1,0 +1,148 @@
+"""The ingest flow: idempotent, replaces changed files, removes from every index, crash-safe."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _datasets import datasets_dir
+
+from chatkb.ingest import Progress, discover, ingest, remove
+from chatkb.kb import Library
+from chatkb.retrieve import retrieve
+from chatkb.settings import Settings
+from chatkb.tokenize import tokenize
+
+ZH = datasets_dir() / "zh-dev" / "corpus"
+
+
+def _copy(names: list[str], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(ZH / name, folder / name)
+    return folder
+
+
+class Counting(Progress):
+    def __init__(self) -> None:
+        self.embedded_total = 0
+
+    def embedded(self, count: int, total: int) -> None:
+        self.embedded_total = total
+
+
+def test_add_is_idempotent_and_updates_changed_files(
+    library: Library, settings: Settings, tmp_path: Path
+) -> None:
+    kb = library.create("t")
+    folder = _copy(["TRIAL_109.txt", "TRIAL_110.txt"], tmp_path / "docs")
+    first = ingest(kb, discover([folder]), settings)
+    assert (first.count("added"), first.count("failed")) == (2, 0)
+    assert kb.store.check_consistency() == []
+
+    counting = Counting()
+    again = ingest(kb, discover([folder]), settings, progress=counting)
+    assert again.count("unchanged") == 2
+    assert counting.embedded_total == 0, "unchanged files are not embedded again"
+
+    target = folder / "TRIAL_110.txt"
+    target.write_text(target.read_text(encoding="utf-8") + "\n\n新增一段：紫色火车于2030年停运。")
+    changed = ingest(kb, discover([folder]), settings, progress=counting)
+    assert changed.count("updated") == 1
+    # Only the new paragraph's chunk is new text; the rest come from the vector cache.
+    assert changed.to_json()["embedded"] == 1
+    hits = retrieve([kb], "紫色火车什么时候停运", settings.retrieval, top_k=1)
+    assert hits[0].source == "TRIAL_110.txt"
+    assert "2030" in hits[0].text
+    assert kb.store.check_consistency() == []
+
+
+def test_removed_document_vanishes_from_every_index(
+    library: Library, settings: Settings, tmp_path: Path
+) -> None:
+    kb = library.create("t")
+    folder = _copy(["TRIAL_109.txt", "TRIAL_110.txt"], tmp_path / "docs")
+    ingest(kb, discover([folder]), settings)
+    query = "马飚毕业于哪所大学"
+    assert retrieve([kb], query, settings.retrieval)[0].source == "TRIAL_109.txt"
+
+    report = remove(kb, ["TRIAL_109.txt"])
+    assert report.count("removed") == 1
+    sources = {h.source for h in retrieve([kb], query, settings.retrieval, top_k=10)}
+    assert sources == {"TRIAL_110.txt"}
+    assert kb.store.keyword_search(tokenize("马飚"), 10) == []
+    assert kb.store.check_consistency() == []
+    # No orphaned vectors stay behind.
+    conn = kb.store.connection()
+    assert conn.execute("SELECT count(*) FROM vectors").fetchone()[0] == kb.info()["chunks"]
+
+
+def test_corrupt_pdf_fails_alone(library: Library, settings: Settings, tmp_path: Path) -> None:
+    kb = library.create("t")
+    folder = _copy(["TRIAL_109.txt"], tmp_path / "docs")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog" + os.urandom(300))
+    (folder / "notes.md").write_text("# Notes\n\nThe blue door opens at nine.", encoding="utf-8")
+    report = ingest(kb, discover([folder]), settings)
+    assert report.count("added") == 2
+    [failed] = report.failed
+    assert failed.source == "broken.pdf"
+    assert failed.error and "pdf" in failed.error.lower()
+    assert {d.source for d in kb.store.list_documents()} == {"TRIAL_109.txt", "notes.md"}
+
+
+def _catalog_documents(path: Path) -> int:
+    try:
+        with sqlite3.connect(path, timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_during_add_leaves_a_consistent_kb_that_the_next_add_completes(
+    library: Library, settings: Settings, tmp_path: Path
+) -> None:
+    kb = library.create("t", chunk_size=200, chunk_overlap=0)
+    names = sorted(p.name for p in ZH.glob("*.txt"))[:12]
+    folder = _copy(names, tmp_path / "docs")
+    env = {**os.environ, "CHATKB_EMBEDDER__BATCH_SIZE": "2"}
+    command = [sys.executable, "-c", "from chatkb.cli.main import run; run()"]
+    process = subprocess.Popen(
+        [*command, "add", "t", str(folder)], env=env, stderr=subprocess.DEVNULL
+    )
+    catalog = kb.directory / "catalog.sqlite"
+    deadline = time.monotonic() + 300
+    while _catalog_documents(catalog) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = _catalog_documents(catalog)
+    assert 3 <= partial < len(names), "killed in the middle of the batch"
+
+    fresh = Library(settings).open("t")
+    assert fresh.store.check_consistency() == []
+    assert all(h.source in names for h in retrieve([fresh], "足球", settings.retrieval))
+
+    report = ingest(fresh, discover([folder]), settings)
+    assert report.count("unchanged") == partial
+    assert report.count("added") == len(names) - partial
+    assert len(fresh.store.list_documents()) == len(names)
+    assert fresh.store.check_consistency() == []
+
+
+@pytest.mark.parametrize("hidden", [".git/config", ".DS_Store"])
+def test_discover_skips_hidden_and_names_sources_relative(tmp_path: Path, hidden: str) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.txt").write_text("x")
+    (tmp_path / "a" / hidden).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "a" / hidden).write_text("secret")
+    single = tmp_path / "single.md"
+    single.write_text("# s")
+    found = discover([tmp_path / "a", single])
+    assert [f.source for f in found] == ["b/x.txt", "single.md"]

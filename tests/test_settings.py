@@ -41,5 +41,5 @@ def test_typos_and_bad_values_are_errors(home: Path, monkeypatch: pytest.MonkeyP
         load_settings()
     (home / "config.toml").unlink()
     monkeypatch.setenv("CHATKB_RETRIEVAL__TOP_K", "0")
-    with pytest.raises(ConfigError, match="retrieval.top_k"):
+    with pytest.raises(ConfigError, match=r"retrieval\.top_k"):
         load_settings()

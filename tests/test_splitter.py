@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
-from _datasets import datasets_dir, doc
 
+from _datasets import datasets_dir, doc
 from chatkb.loaders import load_file
 from chatkb.models import Block, LoadedDocument
 from chatkb.splitter import sentences, split
@@ -59,7 +60,7 @@ def test_chinese_splits_at_sentence_ends_and_overlaps() -> None:
     for chunk in chunks:
         assert chunk.text.endswith("。")
         assert chunk.text.startswith("第")
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         assert second.start < first.end, "consecutive chunks share an overlap"
         assert first.end - second.start <= 30
 

@@ -23,10 +23,16 @@ def create(
     embedder: str | None = typer.Option(None, help="Embedder name (default: settings)."),
     chunk_size: int | None = typer.Option(None, min=50, max=8000, help="Characters per chunk."),
     chunk_overlap: int | None = typer.Option(None, min=0, help="Characters of overlap."),
+    exist_ok: bool = typer.Option(False, "--exist-ok", help="Succeed if it already exists."),
     as_json: bool = JSON,
 ) -> None:
     """Create an empty knowledge base; its embedder and chunking are fixed from now on."""
-    kb = cli_context(ctx).library.create(
+    library = cli_context(ctx).library
+    if exist_ok and name in library.names():
+        kb = library.open(name)
+        output.print_json(kb.info()) if as_json else output.err.print(f"{name} exists")
+        return
+    kb = library.create(
         name,
         description=description,
         embedder=embedder,

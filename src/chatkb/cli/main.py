@@ -16,10 +16,11 @@ from chatkb.cli.query import register_query_commands
 from chatkb.cli.sources import register_source_commands
 from chatkb.errors import ChatkbError
 
+
 class _ErrorsToMessages(TyperGroup):
     """chatkb errors become one line on stderr and exit code 1, never a traceback."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ChatkbError as exc:

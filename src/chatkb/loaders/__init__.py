@@ -21,7 +21,10 @@ LOADERS: Registry[Loader] = Registry("loader")
 L = TypeVar("L")
 
 # Imported for their registrations; each keeps its heavy imports inside ``load``.
-_BUILTIN_MODULES = ("text", "html", "pdf", "docx", "tabular", "jsonfile")
+_BUILTIN_MODULES = (
+    "text", "html", "pdf", "docx", "tabular", "jsonfile",
+    "pptx", "spreadsheet", "epub", "image", "eml", "odt", "rtf", "notebook", "source",
+)  # fmt: skip
 _builtins_imported = False
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chatkb.loaders import register_loader
 from chatkb.loaders._encoding import decode_bytes
+from chatkb.loaders._titles import enhance_titles
 from chatkb.loaders.base import LoaderOptions
 from chatkb.models import Block, LoadedDocument
 
@@ -29,6 +30,8 @@ def paragraphs(text: str) -> list[Block]:
 class TextLoader:
     def load(self, path: Path, options: LoaderOptions) -> LoadedDocument:
         blocks = paragraphs(read_text(path))
+        if options.zh_title_enhance:
+            blocks = enhance_titles(blocks)
         return LoadedDocument(tuple(blocks), file_type=path.suffix.lower().lstrip("."))
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _llm_server import llm_server  # noqa: F401  (a session fixture, shared by all modules)
 from typer.testing import CliRunner
 
+from _llm_server import llm_server  # noqa: F401  (a session fixture, shared by all modules)
 from chatkb.cli.main import app
 from chatkb.kb import Library
 from chatkb.settings import Settings, load_settings

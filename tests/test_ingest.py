@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from _datasets import datasets_dir
 
+from _datasets import datasets_dir
 from chatkb.ingest import Progress, discover, ingest, remove
 from chatkb.kb import Library
 from chatkb.retrieve import retrieve

@@ -9,9 +9,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from _datasets import datasets_dir
-from conftest import Cli
 
+from _datasets import datasets_dir
 from chatkb.errors import BackendUnavailableError, ConfigError
 from chatkb.llm import GenerationOptions, make_chat_model
 from chatkb.llm.extractive import LABEL_EN, extractive_answer
@@ -20,6 +19,7 @@ from chatkb.llm.openai_chat import OpenAIChat
 from chatkb.llm.prompts import answer_messages
 from chatkb.models import Hit, Message
 from chatkb.settings import LLMSettings
+from conftest import Cli
 
 
 def _hit(n: int, text: str, source: str = "a.txt") -> Hit:

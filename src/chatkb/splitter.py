@@ -20,9 +20,7 @@ _SENTENCE_END = re.compile(
     r"|\.[”’\"')\]]*(?:\s+|$)"
     r"|\n+"
 )
-_FULL_STOP = re.compile(
-    r"[。！？!?…]+[”’\"'」』）)\]]*\s*|\.[”’\"')\]]*(?:\s+|$)|\n+"
-)
+_FULL_STOP = re.compile(r"[。！？!?…]+[”’\"'」』）)\]]*\s*|\.[”’\"')\]]*(?:\s+|$)|\n+")
 _SOFT_BREAK = re.compile(r"[，、,：:]\s*|\s+")
 
 

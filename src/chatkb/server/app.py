@@ -1,0 +1,125 @@
+"""``create_app(settings)``: one FastAPI app with the REST API (``/api``), the OpenAI-compatible
+``/v1``, Langchain-Chatchat routes, MCP at ``/mcp`` and, when present, the web UI at ``/``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from chatkb import __version__
+from chatkb.errors import ChatkbError
+from chatkb.server.auth import KeyRing, check_bind, is_loopback
+from chatkb.server.errors import install_error_handlers
+from chatkb.server.limits import BodyLimit
+from chatkb.server.mcp import build_mcp
+from chatkb.server.routes import (
+    chat,
+    chatchat_chat,
+    chatchat_kb,
+    chunks,
+    conversations,
+    documents,
+    jobs,
+    kbs,
+    openai,
+    search,
+    system,
+)
+from chatkb.server.state import ServerState
+from chatkb.server.streaming import in_thread
+from chatkb.settings import Settings
+
+WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+ROUTERS = (system, kbs, documents, jobs, chunks, search, chat, conversations, openai)
+CHATCHAT_ROUTERS = (chatchat_kb, chatchat_chat)
+DESCRIPTION = (
+    "Knowledge bases, documents, search and cited answers. Errors are "
+    '`{"error": {"code", "message"}}` with the matching HTTP status; see docs/api.md.'
+)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The whole server for ``settings``; refuses a non-loopback host without API keys."""
+    check_bind(settings.server)
+    state = ServerState(settings)
+    mcp_server = build_mcp(state)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # A session manager runs once; each start of the app (tests start it often) gets one.
+        mcp_server.streamable_http_app(
+            streamable_http_path="/mcp",
+            stateless_http=True,
+            transport_security=_mcp_security(settings),
+            host=settings.server.host,
+        )
+        state.open()
+        async with mcp_server.session_manager.run():
+            try:
+                yield
+            finally:
+                await in_thread(state.close)
+
+    app = FastAPI(title="chatkb", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.chatkb = state
+    install_error_handlers(app)
+    for module in (*ROUTERS, *CHATCHAT_ROUTERS):
+        app.include_router(module.router)
+    app.router.routes.append(Route("/mcp", endpoint=_McpEndpoint(mcp_server, state.keys)))
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_mb * 2**20)
+    if WEB_STATIC.is_dir():  # mounted last: API routes take precedence over UI files
+        app.mount("/", StaticFiles(directory=WEB_STATIC, html=True), name="web")
+    return app
+
+
+def _mcp_security(settings: Settings) -> TransportSecuritySettings:
+    """DNS-rebinding protection on loopback; beyond it API keys guard the endpoint."""
+    if not is_loopback(settings.server.host):
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    local = ["127.0.0.1", "localhost", "[::1]"]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{h}:*" for h in local],
+        allowed_origins=[f"http://{h}:*" for h in local] + settings.server.cors_origins,
+    )
+
+
+class _McpEndpoint:
+    """Checks the bearer token, then hands the request to the running MCP transport."""
+
+    def __init__(self, server: MCPServer[Any], keys: KeyRing) -> None:
+        self.server = server
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", []))
+        authorization = headers.get(b"authorization", b"").decode("latin-1") or None
+        try:
+            self.keys.authenticate(authorization)
+        except ChatkbError as exc:
+            from starlette.requests import Request
+
+            from chatkb.server.errors import error_response
+
+            response = error_response(Request(scope), exc.status_code, exc.code, exc.message)
+            await response(scope, receive, send)
+            return
+        await StreamableHTTPASGIApp(self.server.session_manager)(scope, receive, send)

@@ -1,0 +1,82 @@
+"""The Model Context Protocol server: tools ``list_knowledge_bases``, ``search`` and ``ask``.
+
+Served over stdio by ``chatkb mcp`` and over streamable HTTP at ``/mcp`` by ``chatkb serve``.
+Over HTTP the caller's API key decides which knowledge bases the tools may read; over stdio
+the caller is the local user, who may read everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from chatkb import __version__
+from chatkb.errors import ChatkbError
+from chatkb.server.answers import find, start_answer
+from chatkb.server.auth import LOCAL, Principal
+from chatkb.server.state import ServerState
+
+T = TypeVar("T")
+INSTRUCTIONS = (
+    "chatkb answers questions from private knowledge bases with cited sources. Call "
+    "list_knowledge_bases first, then search (passages only) or ask (an answer with citations). "
+    "Scores are higher-is-better on 0..1."
+)
+
+
+def build_mcp(state: ServerState) -> MCPServer[Any]:
+    server: MCPServer[Any] = MCPServer(
+        "chatkb", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    )
+
+    def caller(ctx: Context) -> Principal:
+        headers = ctx.headers
+        if headers is None:  # stdio: the local user
+            return LOCAL
+        return state.keys.authenticate(headers.get("authorization"))
+
+    @server.tool()
+    def list_knowledge_bases(ctx: Context) -> dict[str, Any]:
+        """The knowledge bases you may read, with descriptions and sizes."""
+        keys = ("name", "description", "documents", "chunks", "embedder")
+
+        def listing() -> list[dict[str, object]]:
+            infos = [state.library.open(n).info() for n in state.readable_names(caller(ctx))]
+            return [{k: info[k] for k in keys} for info in infos]
+
+        return {"knowledge_bases": _reported(listing)}
+
+    @server.tool()
+    def search(
+        query: str, knowledge_bases: list[str], ctx: Context, top_k: int = 5
+    ) -> dict[str, Any]:
+        """Find the passages that best match a query (hybrid vector + keyword search)."""
+
+        def hits() -> list[dict[str, object]]:
+            kbs = state.open_kbs(knowledge_bases, caller(ctx))
+            return [h.to_json() for h in find(state, kbs, query, top_k=max(1, min(top_k, 50)))]
+
+        return {"hits": _reported(hits)}
+
+    @server.tool()
+    def ask(question: str, knowledge_bases: list[str], ctx: Context) -> dict[str, Any]:
+        """Answer a question from the knowledge bases; [n] in the answer cites citations[n-1]."""
+
+        def answer() -> dict[str, Any]:
+            kbs = state.open_kbs(knowledge_bases, caller(ctx))
+            return start_answer(state, kbs, question).result().to_json()
+
+        return _reported(answer)
+
+    return server
+
+
+def _reported(work: Callable[[], T]) -> T:
+    """chatkb errors reach the MCP client as tool errors with their message."""
+    try:
+        return work()
+    except ChatkbError as exc:
+        raise ToolError(exc.message) from None

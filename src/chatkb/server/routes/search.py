@@ -1,0 +1,21 @@
+"""``/api/search``: hybrid retrieval over one or more knowledge bases, no LLM."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from chatkb.server.answers import find
+from chatkb.server.deps import PrincipalDep, StateDep
+from chatkb.server.schemas import HitPublic, HitsPublic, SearchRequest
+
+router = APIRouter(prefix="/api/search", tags=["search"])
+
+
+@router.post("", response_model=HitsPublic)
+def search(body: SearchRequest, state: StateDep, principal: PrincipalDep) -> HitsPublic:
+    """The best passages for a query (dense + keyword, fused); scores are higher-is-better."""
+    kbs = state.open_kbs(body.kbs, principal)
+    filters = body.filters.to_filter() if body.filters else None
+    hits = find(state, kbs, body.query, top_k=body.top_k, filters=filters)
+    data = [HitPublic.model_validate(h.to_json()) for h in hits]
+    return HitsPublic(data=data, count=len(data))

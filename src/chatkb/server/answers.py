@@ -1,15 +1,43 @@
-"""The two flows as the server runs them: search, and ask (retrieve, answer, cite)."""
+"""The two flows as the server runs them: search, and ask (retrieve, answer, cite).
+
+``start_answer`` is ``chatkb.answer.ask`` plus what a chat request may choose: a score
+threshold, a temperature, another model of the LLM server, and no knowledge base at all
+(the plain LLM). It uses the public parts of the ask flow (rewrite, search, prompts,
+``AnswerStream``) because ``ask`` takes none of these options; the prompt is the knowledge
+base's own template.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import quote
 
-from chatkb.answer import AnswerStream, ask
+from chatkb.answer import AnswerStream
+from chatkb.errors import ChatkbError, ConfigError
 from chatkb.filters import SearchFilter
 from chatkb.kb import KnowledgeBase
+from chatkb.llm import ChatModel, GenerationOptions
+from chatkb.llm.extractive import NAME as EXTRACTIVE
+from chatkb.llm.extractive import extractive_answer
+from chatkb.llm.prompts import answer_messages, not_found_text
 from chatkb.models import Answer, Hit, Message
-from chatkb.retrieve import retrieve
+from chatkb.retrieve import Retrieval, retrieve, search
+from chatkb.rewrite import rewrite_query
+from chatkb.server import files as originals
+from chatkb.server.chat_models import NO_LLM
 from chatkb.server.state import ServerState
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """Per-request choices; None means the configured value."""
+
+    top_k: int | None = None
+    filters: SearchFilter | None = None
+    score_threshold: float | None = None
+    temperature: float | None = None
+    model: str | None = None
 
 
 def find(
@@ -33,18 +61,128 @@ def start_answer(
     history: Sequence[Message] = (),
     top_k: int | None = None,
     filters: SearchFilter | None = None,
+    options: AskOptions | None = None,
 ) -> AnswerStream:
-    """Retrieve now (blocking: call from a worker thread); the answer streams when iterated."""
-    return ask(
+    """Retrieve now (blocking: call from a worker thread); the answer streams when iterated.
+
+    ``options``, when given, replaces ``top_k`` and ``filters``. Without knowledge bases the
+    chat model answers alone (a ``ConfigError`` when there is none).
+    """
+    options = options or AskOptions(top_k=top_k, filters=filters)
+    chat_model = state.chat_models.get(options.model)
+    llm = state.settings.llm
+    temperature = llm.temperature if options.temperature is None else options.temperature
+    generation = GenerationOptions(temperature, llm.max_tokens)
+    if not kbs:
+        return _plain(chat_model, question, history, generation)
+    query = rewrite_query(question, history, chat_model)
+    retrieval = _search(state, kbs, query, options)
+    return _grounded(
+        chat_model,
         kbs,
         question,
-        state.settings,
-        chat_model=state.chat_model,
+        query=query,
         history=history,
-        top_k=top_k,
-        filters=filters,
-        reranker=state.reranker,
+        retrieval=retrieval,
+        generation=generation,
     )
+
+
+def _grounded(
+    chat_model: ChatModel | None,
+    kbs: Sequence[KnowledgeBase],
+    question: str,
+    *,
+    query: str,
+    history: Sequence[Message],
+    retrieval: Retrieval,
+    generation: GenerationOptions,
+) -> AnswerStream:
+    """The answer from the retrieved passages: generated, extracted, or "not found"."""
+    hits = retrieval.hits
+
+    def stream(pieces: Iterator[str], *, extractive: bool, found: bool) -> AnswerStream:
+        model = chat_model.name if chat_model else EXTRACTIVE
+        return AnswerStream(
+            hits=hits,
+            pieces=pieces,
+            model=model,
+            extractive=extractive,
+            found=found,
+            query=query,
+            relevance=retrieval.relevance.score,
+        )
+
+    if not retrieval.relevance.found:
+        text = not_found_text(question, [kb.name for kb in kbs])
+        return stream(iter([text]), extractive=chat_model is None, found=False)
+    if chat_model is None:
+        return stream(iter([extractive_answer(question, hits)]), extractive=True, found=True)
+    # Several knowledge bases: the first one named sets the prompt.
+    template = kbs[0].config.prompt_template()
+    messages = answer_messages(question, hits, history, template=template)
+    return stream(chat_model.stream(messages, generation), extractive=False, found=True)
+
+
+def _search(
+    state: ServerState, kbs: Sequence[KnowledgeBase], query: str, options: AskOptions
+) -> Retrieval:
+    """Hits and relevance, as ``ask`` finds them; below the score threshold a hit is dropped
+    (none left: not found)."""
+    retrieval = search(
+        kbs,
+        query,
+        state.settings.retrieval,
+        top_k=options.top_k,
+        filters=options.filters,
+        reranker=state.reranker,
+        rerank_candidates=state.settings.reranker.candidates,
+    )
+    threshold = options.score_threshold
+    if threshold is None:
+        return retrieval
+    hits = [h for h in retrieval.hits if h.score >= threshold]
+    relevance = retrieval.relevance
+    return Retrieval(hits, replace(relevance, found=relevance.found and bool(hits)))
+
+
+def _plain(
+    chat_model: ChatModel | None,
+    question: str,
+    history: Sequence[Message],
+    generation: GenerationOptions,
+) -> AnswerStream:
+    if chat_model is None:
+        raise ConfigError(NO_LLM)
+    pieces = chat_model.stream([*history, Message("user", question)], generation)
+    return AnswerStream(
+        hits=[], pieces=pieces, model=chat_model.name, extractive=False, found=True, query=question
+    )
+
+
+def citations_json(
+    answer: Answer, stream: AnswerStream, kbs: Sequence[KnowledgeBase]
+) -> list[dict[str, object]]:
+    """The answer's citations, each with its knowledge base (``kb``) and the ``url`` of its
+    original file (``#page=N`` for pages; None when no original is kept)."""
+    by_name = {kb.name: kb for kb in kbs}
+    cited = []
+    for citation in answer.citations:
+        hit = stream.hits[citation.n - 1] if citation.n <= len(stream.hits) else None
+        name = hit.kb if hit and hit.kb else (kbs[0].name if len(kbs) == 1 else None)
+        kb = by_name.get(name) if name else None
+        url = _original_url(kb, citation.source, citation.page) if kb else None
+        cited.append({**citation.to_json(), "kb": name, "url": url})
+    return cited
+
+
+def _original_url(kb: KnowledgeBase, source: str, page: int | None) -> str | None:
+    try:
+        originals.original_path(kb, source)
+    except ChatkbError:
+        return None
+    path = f"/api/kbs/{quote(kb.name, safe='')}/documents/{quote(source, safe='/')}/file"
+    return path + (f"#page={page}" if page else "")
 
 
 def sources_footer(answer: Answer) -> str:

@@ -32,6 +32,7 @@ from chatkb.server.routes import (
     documents,
     jobs,
     kbs,
+    models,
     openai,
     search,
     system,
@@ -41,7 +42,7 @@ from chatkb.server.streaming import in_thread
 from chatkb.settings import Settings
 
 WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
-ROUTERS = (system, kbs, documents, jobs, chunks, search, chat, conversations, openai)
+ROUTERS = (system, models, kbs, documents, jobs, chunks, search, chat, conversations, openai)
 CHATCHAT_ROUTERS = (chatchat_kb, chatchat_chat)
 DESCRIPTION = (
     "Knowledge bases, documents, search and cited answers. Errors are "

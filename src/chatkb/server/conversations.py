@@ -1,7 +1,10 @@
 """Stored conversations for multi-turn chat, with feedback on answers.
 
 One SQLite file, ``$CHATKB_HOME/server.sqlite``; each conversation belongs to the API key
-that created it (the empty owner when the server runs without keys).
+that created it (the empty owner when the server runs without keys). A conversation keeps
+the knowledge bases and answer settings its client chose; the settings are opaque JSON that
+the server stores and returns as is. Messages come in pairs (question, answer), added and
+removed together.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +37,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating INTEGER NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL
 );
 """
+# Columns added after the first release; files made before get them on open.
+ADDED_COLUMNS = {"conversations": {"settings": "TEXT NOT NULL DEFAULT '{}'"}}
+_CONVERSATION_COLUMNS = "id, title, kbs, created_at, updated_at, settings"
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Conversation:
     kbs: list[str]
     created_at: str
     updated_at: str
+    settings: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -54,6 +61,7 @@ class ConversationStore:
         self.path = path
         self._local = threading.local()
         self._conn().executescript(SCHEMA)
+        _add_missing_columns(self._conn())
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -64,18 +72,35 @@ class ConversationStore:
             self._local.conn = conn
         return conn
 
-    def create(self, owner: str, title: str, kbs: list[str]) -> Conversation:
+    def create(
+        self,
+        owner: str,
+        title: str,
+        kbs: list[str],
+        settings: dict[str, object] | None = None,
+    ) -> Conversation:
         now = _now()
-        conversation = Conversation(uuid.uuid4().hex, title[:200] or "New chat", kbs, now, now)
+        conversation = Conversation(
+            uuid.uuid4().hex, title[:200] or "New chat", kbs, now, now, settings or {}
+        )
         self._conn().execute(
-            "INSERT INTO conversations VALUES (?,?,?,?,?,?)",
-            (conversation.id, owner, conversation.title, json.dumps(kbs), now, now),
+            "INSERT INTO conversations (id, owner, title, kbs, created_at, updated_at, settings) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (
+                conversation.id,
+                owner,
+                conversation.title,
+                json.dumps(kbs),
+                now,
+                now,
+                json.dumps(conversation.settings, ensure_ascii=False),
+            ),
         )
         return conversation
 
     def owned_by(self, owner: str) -> list[Conversation]:
         rows = self._conn().execute(
-            "SELECT id, title, kbs, created_at, updated_at FROM conversations WHERE owner = ? "
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE owner = ? "
             "ORDER BY updated_at DESC",
             (owner,),
         )
@@ -85,8 +110,7 @@ class ConversationStore:
         row = (
             self._conn()
             .execute(
-                "SELECT id, title, kbs, created_at, updated_at FROM conversations "
-                "WHERE owner = ? AND id = ?",
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE owner = ? AND id = ?",
                 (owner, conversation_id),
             )
             .fetchone()
@@ -95,13 +119,34 @@ class ConversationStore:
             raise NotFoundError(f"no conversation {conversation_id!r}")
         return _conversation(row)
 
-    def rename(self, owner: str, conversation_id: str, title: str) -> Conversation:
+    def update(
+        self,
+        owner: str,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        kbs: list[str] | None = None,
+        settings: dict[str, object] | None = None,
+    ) -> Conversation:
+        """Change the fields given; the others keep their values."""
         self.get(owner, conversation_id)
-        self._conn().execute(
-            "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?",
-            (title[:200], _now(), conversation_id),
-        )
+        changes: dict[str, str] = {}
+        if title is not None:
+            changes["title"] = title[:200]
+        if kbs is not None:
+            changes["kbs"] = json.dumps(kbs)
+        if settings is not None:
+            changes["settings"] = json.dumps(settings, ensure_ascii=False)
+        if changes:
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            self._conn().execute(
+                f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
+                (*changes.values(), _now(), conversation_id),
+            )
         return self.get(owner, conversation_id)
+
+    def rename(self, owner: str, conversation_id: str, title: str) -> Conversation:
+        return self.update(owner, conversation_id, title=title)
 
     def delete(self, owner: str, conversation_id: str) -> None:
         self.get(owner, conversation_id)
@@ -117,22 +162,39 @@ class ConversationStore:
         )
         return [_message(row) for row in rows]
 
-    def history(self, owner: str, conversation_id: str, turns: int = 10) -> list[Message]:
-        """The last ``turns`` question/answer pairs, oldest first."""
-        items = self.messages(owner, conversation_id)[-2 * turns :]
+    def history(
+        self, owner: str, conversation_id: str, turns: int = 10, *, skip_last: bool = False
+    ) -> list[Message]:
+        """The last ``turns`` question/answer pairs, oldest first; ``skip_last`` leaves out
+        the last pair (the one a regenerated answer replaces)."""
+        items = self.messages(owner, conversation_id)
+        items = (items[:-2] if skip_last else items)[-2 * turns :]
         return [
             Message("user" if m["role"] == "user" else "assistant", str(m["content"]))
             for m in items
         ]
 
-    def add_turn(self, conversation_id: str, question: str, answer: Answer, answer_id: str) -> None:
+    def add_turn(
+        self,
+        conversation_id: str,
+        question: str,
+        answer: Answer,
+        answer_id: str,
+        *,
+        citations: list[dict[str, object]] | None = None,
+        replace_last: bool = False,
+    ) -> None:
+        """Store a question and its answer; ``replace_last`` drops the last pair in the same
+        transaction (a regenerated answer). ``citations`` default to the answer's own."""
         now = _now()
+        cited = [c.to_json() for c in answer.citations] if citations is None else citations
         with _transaction(self._conn()) as conn:
+            if replace_last:
+                _delete_last_pair(conn, conversation_id)
             (seq,) = conn.execute(
                 "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?",
                 (conversation_id,),
             ).fetchone()
-            citations = json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False)
             conn.executemany(
                 "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?)",
                 [
@@ -143,7 +205,7 @@ class ConversationStore:
                         seq + 2,
                         "assistant",
                         answer.answer,
-                        citations,
+                        json.dumps(cited, ensure_ascii=False),
                         answer.model,
                         now,
                     ),
@@ -151,6 +213,31 @@ class ConversationStore:
             )
             conn.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
+            )
+
+    def remove_turn(self, owner: str, conversation_id: str, message_id: str) -> None:
+        """Remove a message and the other half of its pair (its question or its answer)."""
+        self.get(owner, conversation_id)
+        with _transaction(self._conn()) as conn:
+            row = conn.execute(
+                "SELECT seq, role FROM messages WHERE id = ? AND conversation_id = ?",
+                (message_id, conversation_id),
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(
+                    f"no message {message_id!r} in conversation {conversation_id!r}"
+                )
+            seq, role = row
+            partner, partner_role = (
+                (seq - 1, "user") if role == "assistant" else (seq + 1, "assistant")
+            )
+            conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND "
+                "(seq = ? OR (seq = ? AND role = ?))",
+                (conversation_id, seq, partner, partner_role),
+            )
+            conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (_now(), conversation_id)
             )
 
     def set_feedback(self, owner: str, message_id: str, rating: int, reason: str) -> None:
@@ -181,8 +268,25 @@ class _transaction:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-def _conversation(row: tuple[str, str, str, str, str]) -> Conversation:
-    return Conversation(row[0], row[1], json.loads(row[2]), row[3], row[4])
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, declaration in columns.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+
+
+def _delete_last_pair(conn: sqlite3.Connection, conversation_id: str) -> None:
+    conn.execute(
+        "DELETE FROM messages WHERE conversation_id = ? AND seq > "
+        "(SELECT coalesce(max(seq), 0) - 2 FROM messages WHERE conversation_id = ?)",
+        (conversation_id, conversation_id),
+    )
+
+
+def _conversation(row: tuple[str, str, str, str, str, str]) -> Conversation:
+    settings = json.loads(row[5] or "{}")
+    return Conversation(row[0], row[1], json.loads(row[2]), row[3], row[4], settings)
 
 
 def _message(row: tuple[object, ...]) -> dict[str, object]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatkb.filters import SearchFilter
 
@@ -201,7 +202,11 @@ class MessageIn(_In):
 
 class ChatRequest(_In):
     question: str = Field(..., min_length=1, max_length=4000)
-    kbs: list[str] = Field(..., min_length=1, max_length=20)
+    kbs: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="knowledge bases to answer from; none: the plain LLM, without retrieval",
+    )
     top_k: int | None = Field(None, ge=1, le=50)
     conversation_id: str | None = Field(
         None,
@@ -213,6 +218,16 @@ class ChatRequest(_In):
     )
     filters: FiltersIn | None = None
     stream: bool = Field(True, description="SSE events (token, citations, done) or one JSON")
+    score_threshold: float | None = Field(
+        None, ge=0, le=1, description="drop passages whose score is below this"
+    )
+    temperature: float | None = Field(None, ge=0, le=2, description="default: [llm] temperature")
+    model: str | None = Field(
+        None, max_length=300, description="another model of the LLM server; default: [llm] model"
+    )
+    regenerate: bool = Field(
+        False, description="replace the conversation's last question and answer with this one"
+    )
 
 
 class CitationPublic(BaseModel):
@@ -225,6 +240,10 @@ class CitationPublic(BaseModel):
     chunk_id: str
     start: int
     end: int
+    kb: str | None = Field(None, description="the knowledge base the passage came from")
+    url: str | None = Field(
+        None, description="the original file (#page=N for pages); null when none is kept"
+    )
 
 
 class AnswerPublic(BaseModel):
@@ -240,13 +259,32 @@ class AnswerPublic(BaseModel):
 # -- conversations ----------------------------------------------------------------------------
 
 
-class ConversationCreate(_In):
+MAX_SETTINGS_BYTES = 4096
+SETTINGS_HELP = "the client's answer settings (opaque JSON, at most 4 KB), returned as is"
+
+
+class _ConversationFields(_In):
+    @field_validator("settings", check_fields=False)
+    @classmethod
+    def _small(cls, value: dict[str, object] | None) -> dict[str, object] | None:
+        size = 0 if value is None else len(json.dumps(value, ensure_ascii=False).encode())
+        if size > MAX_SETTINGS_BYTES:
+            raise ValueError(f"settings must be at most {MAX_SETTINGS_BYTES} bytes of JSON")
+        return value
+
+
+class ConversationCreate(_ConversationFields):
     title: str = Field("", max_length=200)
     kbs: list[str] = Field(default_factory=list, max_length=20)
+    settings: dict[str, object] = Field(default_factory=dict, description=SETTINGS_HELP)
 
 
-class ConversationUpdate(_In):
-    title: str = Field(..., min_length=1, max_length=200)
+class ConversationUpdate(_ConversationFields):
+    """Only the fields given change."""
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    kbs: list[str] | None = Field(None, max_length=20)
+    settings: dict[str, object] | None = Field(None, description=SETTINGS_HELP)
 
 
 class ConversationPublic(BaseModel):
@@ -255,6 +293,7 @@ class ConversationPublic(BaseModel):
     kbs: list[str]
     created_at: str
     updated_at: str
+    settings: dict[str, object] = Field(default_factory=dict)
 
 
 class ConversationsPublic(BaseModel):
@@ -298,10 +337,40 @@ class VersionPublic(BaseModel):
     version: str
 
 
+class GpuPublic(BaseModel):
+    present: bool
+    name: str | None = Field(description="the GPU model(s), from the NVIDIA driver")
+    cuda: str | None = Field(description="the newest CUDA version the driver supports")
+    driver: str | None
+    count: int
+
+
 class StatusPublic(BaseModel):
     version: str
-    embedder: dict[str, object]
-    llm: dict[str, object]
+    embedder: dict[str, object] = Field(description="name, model, device, dim")
+    llm: dict[str, object] = Field(description="backend, name, model, device, base_url")
     store: dict[str, int]
     jobs: dict[str, int]
     auth: bool
+    gpu: GpuPublic
+    warnings: list[str] = Field(description="what an operator should fix or know")
+
+
+class EmbedderPublic(BaseModel):
+    name: str
+    default: bool
+
+
+class EmbeddersPublic(BaseModel):
+    data: list[EmbedderPublic]
+    count: int
+
+
+class ModelPublic(BaseModel):
+    id: str
+    default: bool
+
+
+class ModelsPublic(BaseModel):
+    data: list[ModelPublic]
+    count: int

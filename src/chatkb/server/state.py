@@ -1,13 +1,16 @@
-"""What every request shares: settings, the library, the job queue, conversations, keys."""
+"""What every request shares: settings, the library, the job queue, conversations, keys, the
+chat models and the hardware report."""
 
 from __future__ import annotations
 
 from chatkb.errors import InvalidInputError
 from chatkb.kb import KnowledgeBase, Library
-from chatkb.llm import ChatModel, make_chat_model
+from chatkb.llm import ChatModel
 from chatkb.rerankers import Reranker, make_reranker
 from chatkb.server.auth import Access, KeyRing, Principal
+from chatkb.server.chat_models import ChatModels
 from chatkb.server.conversations import ConversationStore
+from chatkb.server.hardware import HardwareReport
 from chatkb.server.jobs import JobQueue
 from chatkb.settings import Settings
 
@@ -28,7 +31,9 @@ class ServerState:
         self.temp_jobs = JobQueue(self.temp_library, settings)
         self.conversations = ConversationStore(settings.home / "server.sqlite")
         self.keys = KeyRing(settings.server)
-        self.chat_model: ChatModel | None = make_chat_model(settings.llm)
+        self.chat_models = ChatModels(settings.llm)
+        self.chat_model: ChatModel | None = self.chat_models.default
+        self.hardware = HardwareReport(settings)
         self.reranker: Reranker | None = make_reranker(settings.reranker)
 
     def open_kb(self, name: str, principal: Principal, needed: Access = "read") -> KnowledgeBase:
@@ -47,9 +52,11 @@ class ServerState:
         return [name for name in self.library.names() if principal.can(name, "read")]
 
     def open(self) -> None:
+        self.hardware.start()
         self.jobs.open()
         self.temp_jobs.open()
 
     def close(self) -> None:
         self.jobs.close()
         self.temp_jobs.close()
+        self.chat_models.close()

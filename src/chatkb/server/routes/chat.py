@@ -2,21 +2,26 @@
 
 Stream events: ``meta`` (conversation and message ids), ``token`` (``{"text"}``, many),
 ``citations`` (``{"citations", "found", "model", "extractive"}``), then ``done`` (the full
-answer). A failure after the stream started arrives as an ``error`` event.
+answer). A failure after the stream started arrives as an ``error`` event. Without
+knowledge bases the LLM answers alone (no citations).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from chatkb.answer import AnswerStream
+from chatkb.errors import ConfigError, InvalidInputError
+from chatkb.kb import KnowledgeBase
 from chatkb.models import Message
-from chatkb.server.answers import start_answer
+from chatkb.server.answers import AskOptions, citations_json, start_answer
 from chatkb.server.auth import Principal
+from chatkb.server.chat_models import NO_LLM
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.schemas import AnswerPublic, ChatRequest
 from chatkb.server.state import ServerState
@@ -24,6 +29,17 @@ from chatkb.server.streaming import error_event, in_thread, iterate_in_thread, s
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 HISTORY_TURNS = 10
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """Where an answer goes once finished."""
+
+    conversation_id: str
+    message_id: str
+    question: str
+    kbs: list[KnowledgeBase]
+    replace_last: bool
 
 
 @router.post(
@@ -34,24 +50,32 @@ HISTORY_TURNS = 10
 async def chat(
     body: ChatRequest, state: StateDep, principal: PrincipalDep
 ) -> AnswerPublic | StreamingResponse:
-    """Answer a question from one or more knowledge bases, with numbered citations."""
+    """Answer a question from knowledge bases with numbered citations (none: the plain LLM)."""
+    if body.regenerate and not body.conversation_id:
+        raise InvalidInputError("regenerate needs the conversation_id of the answer to replace")
+    kbs = await in_thread(state.open_kbs, body.kbs, principal) if body.kbs else []
+    # Refused before a conversation is stored: an unknown model, plain chat without an LLM.
+    if state.chat_models.get(body.model) is None and not kbs:
+        raise ConfigError(NO_LLM)
     conversation_id, history = await in_thread(_conversation, state, principal, body)
-    kbs = await in_thread(state.open_kbs, body.kbs, principal)
-    filters = body.filters.to_filter() if body.filters else None
+    options = _options(body)
     stream = await in_thread(
-        lambda: start_answer(
-            state, kbs, body.question, history=history, top_k=body.top_k, filters=filters
-        )
+        lambda: start_answer(state, kbs, body.question, history=history, options=options)
     )
-    message_id = uuid.uuid4().hex
+    turn = _Turn(conversation_id, uuid.uuid4().hex, body.question, kbs, body.regenerate)
     if body.stream:
-        return sse_response(_events(state, body.question, stream, conversation_id, message_id))
-    answer = await in_thread(stream.result)
-    await in_thread(
-        state.conversations.add_turn, conversation_id, body.question, answer, message_id
-    )
-    return AnswerPublic.model_validate(
-        {**answer.to_json(), "conversation_id": conversation_id, "message_id": message_id}
+        return sse_response(_events(state, stream, turn))
+    answer = await in_thread(_finish, state, stream, turn)
+    return AnswerPublic.model_validate(answer)
+
+
+def _options(body: ChatRequest) -> AskOptions:
+    return AskOptions(
+        top_k=body.top_k,
+        filters=body.filters.to_filter() if body.filters else None,
+        score_threshold=body.score_threshold,
+        temperature=body.temperature,
+        model=body.model,
     )
 
 
@@ -61,26 +85,50 @@ def _conversation(
     store = state.conversations
     if body.conversation_id:
         store.get(principal.name, body.conversation_id)
-        return body.conversation_id, store.history(
-            principal.name, body.conversation_id, HISTORY_TURNS
+        history = store.history(
+            principal.name, body.conversation_id, HISTORY_TURNS, skip_last=body.regenerate
         )
+        return body.conversation_id, history
     conversation = store.create(principal.name, body.question[:80], body.kbs)
     return conversation.id, [Message(m.role, m.content) for m in body.history]
 
 
-async def _events(
-    state: ServerState, question: str, stream: AnswerStream, conversation_id: str, message_id: str
-) -> AsyncIterator[str]:
-    meta = {"conversation_id": conversation_id, "message_id": message_id, "model": stream.model}
+def _finish(state: ServerState, stream: AnswerStream, turn: _Turn) -> dict[str, object]:
+    """Wait for the whole answer, store it, and return it as ``AnswerPublic`` JSON."""
+    answer = stream.result()
+    citations = citations_json(answer, stream, turn.kbs)
+    state.conversations.add_turn(
+        turn.conversation_id,
+        turn.question,
+        answer,
+        turn.message_id,
+        citations=citations,
+        replace_last=turn.replace_last,
+    )
+    return {
+        **answer.to_json(),
+        "citations": citations,
+        "conversation_id": turn.conversation_id,
+        "message_id": turn.message_id,
+    }
+
+
+async def _events(state: ServerState, stream: AnswerStream, turn: _Turn) -> AsyncIterator[str]:
+    meta = {
+        "conversation_id": turn.conversation_id,
+        "message_id": turn.message_id,
+        "model": stream.model,
+    }
     yield sse(meta, "meta")
     try:
         async for piece in iterate_in_thread(iter(stream)):
             yield sse({"text": piece}, "token")
-        answer = await in_thread(stream.result)
-        await in_thread(state.conversations.add_turn, conversation_id, question, answer, message_id)
+        answer = await in_thread(_finish, state, stream, turn)
     except Exception as exc:
         yield sse(error_event(exc), "error")
         return
-    cited = {k: v for k, v in answer.to_json().items() if k != "answer"}
+    cited = {
+        k: v for k, v in answer.items() if k not in ("answer", "conversation_id", "message_id")
+    }
     yield sse(cited, "citations")
-    yield sse({**answer.to_json(), **meta}, "done")
+    yield sse({**answer, **meta}, "done")

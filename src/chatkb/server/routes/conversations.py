@@ -1,4 +1,5 @@
-"""``/api/conversations``: stored chats (per API key), their messages, feedback on answers."""
+"""``/api/conversations``: stored chats (per API key) with their knowledge bases and answer
+settings, their messages, feedback on answers."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def create_conversation(
     """Start an empty conversation (``/api/chat`` also starts one when given none)."""
     for kb in body.kbs:
         principal.require(kb, "read")
-    conversation = state.conversations.create(principal.name, body.title, body.kbs)
+    conversation = state.conversations.create(principal.name, body.title, body.kbs, body.settings)
     return ConversationPublic.model_validate(conversation.to_json())
 
 
@@ -47,16 +48,30 @@ def get_conversation(
 
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
-def rename_conversation(
+def update_conversation(
     conversation_id: str, body: ConversationUpdate, state: StateDep, principal: PrincipalDep
 ) -> ConversationPublic:
-    conversation = state.conversations.rename(principal.name, conversation_id, body.title)
+    """Change the title, knowledge bases or settings; fields not given keep their values."""
+    for kb in body.kbs or []:
+        principal.require(kb, "read")
+    conversation = state.conversations.update(
+        principal.name, conversation_id, title=body.title, kbs=body.kbs, settings=body.settings
+    )
     return ConversationPublic.model_validate(conversation.to_json())
 
 
 @router.delete("/{conversation_id}", status_code=204)
 def delete_conversation(conversation_id: str, state: StateDep, principal: PrincipalDep) -> Response:
     state.conversations.delete(principal.name, conversation_id)
+    return Response(status_code=204)
+
+
+@router.delete("/{conversation_id}/messages/{message_id}", status_code=204)
+def delete_message(
+    conversation_id: str, message_id: str, state: StateDep, principal: PrincipalDep
+) -> Response:
+    """Remove a question and its answer (either id removes both), e.g. to ask again."""
+    state.conversations.remove_turn(principal.name, conversation_id, message_id)
     return Response(status_code=204)
 
 

@@ -1,15 +1,18 @@
 """Build a knowledge base from a folder, run a QA file, print ingest and retrieval figures.
 
     python benchmarks/bench_retrieval.py ../shared/datasets/en-dev/corpus \
-        ../shared/datasets/en-dev/qa.jsonl [--chunk-size 500 --chunk-overlap 80 --threads 1]
+        ../shared/datasets/en-dev/qa.jsonl [--chunk-size 600 --chunk-overlap 100 --threads 1]
+        [--unanswerable ../shared/datasets/zh-dev/qa.jsonl] [--json run.json]
 
-Prints ingest chunks/s, query latency p50/p95 and recall@1/5/10, MRR@10 (a hit = a gold
-answer string occurs in a returned chunk). Uses a throw-away CHATKB_HOME.
+Prints ingest chunks/s and every ``chatkb eval`` metric (docs/eval.md): recall@1/3/5/10,
+R@1000c/2000c/4000c, doc hit, MRR@10, nDCG@10, latency p50/p95, refusals. Uses a throw-away
+CHATKB_HOME unless ``--home`` names one to reuse.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -25,12 +28,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="embedder threads")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
     parser.add_argument("--home", type=Path, default=None, help="reuse/keep this CHATKB_HOME")
+    parser.add_argument("--unanswerable", type=Path, default=None, help="refusal probe QA")
+    parser.add_argument("--json", type=Path, default=None, help="write the whole run here")
     args = parser.parse_args()
 
     home = args.home or Path(tempfile.mkdtemp(prefix="chatkb-bench-"))
     os.environ["CHATKB_HOME"] = str(home)
     os.environ["CHATKB_EMBEDDER__THREADS"] = str(args.threads)
-    from chatkb.evaluate import evaluate_retrieval, load_qa
+    from chatkb.evaluation.qa import load_qa
+    from chatkb.evaluation.runner import evaluate
+    from chatkb.evaluation.summary import to_json
     from chatkb.ingest import discover, ingest
     from chatkb.kb import Library
     from chatkb.settings import load_settings
@@ -54,13 +61,16 @@ def main() -> None:
     if embedded:
         print(f"ingest           {elapsed:.1f} s, {embedded / elapsed:.2f} chunks/s")
 
-    items = load_qa(args.qa)
-    if args.limit:
-        items = items[: args.limit]
+    items = load_qa(args.qa)[: args.limit or None]
+    probe = load_qa(args.unanswerable)[: args.limit or None] if args.unanswerable else []
     kb.embedder().embed(["warm-up"], "query")
-    metrics = evaluate_retrieval([kb], items, settings.retrieval, top_k=10).metrics()
-    for key, value in metrics.items():
-        print(f"{key:<16} {value:.3f}" if isinstance(value, float) else f"{key:<16} {value}")
+    run = evaluate([kb], items, settings, top_k=10, unanswerable=probe)
+    run.qa = str(args.qa)
+    document = to_json(run)
+    for key, value in document["metrics"].items():
+        print(f"{key:<20} {value:.3f}" if isinstance(value, float) else f"{key:<20} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(document, ensure_ascii=False, indent=1), "utf-8")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,32 @@
-"""The ask flow: retrieve → decide relevance → answer (streamed) → cite."""
+"""The ask flow: rewrite (with history) → retrieve → decide relevance → answer → cite."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
 
+from chatkb.filters import SearchFilter
 from chatkb.kb import KnowledgeBase
 from chatkb.llm import ChatModel, GenerationOptions
 from chatkb.llm.extractive import NAME as EXTRACTIVE
 from chatkb.llm.extractive import extractive_answer
 from chatkb.llm.prompts import answer_messages, not_found_text
 from chatkb.models import Answer, Citation, Hit, Message
-from chatkb.retrieve import is_relevant, retrieve
+from chatkb.rerankers import Reranker
+from chatkb.retrieve import search
+from chatkb.rewrite import rewrite_query
 from chatkb.settings import Settings
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 class AnswerStream:
-    """Iterate for text pieces as they arrive; ``result()`` gives the finished Answer."""
+    """Iterate for text pieces as they arrive; ``result()`` gives the finished Answer.
+
+    ``query`` is what was searched for: the question, or its standalone rewrite when a
+    chat history was given to a generative model; ``relevance`` the calibrated probability
+    that the answer is in the knowledge base.
+    """
 
     def __init__(
         self,
@@ -28,11 +36,15 @@ class AnswerStream:
         model: str,
         extractive: bool,
         found: bool,
+        query: str = "",
+        relevance: float | None = None,
     ) -> None:
         self.hits = list(hits)
         self.model = model
         self.extractive = extractive
         self.found = found
+        self.query = query
+        self.relevance = relevance
         self._pieces = pieces
         self._text: list[str] = []
 
@@ -64,19 +76,43 @@ def ask(
     chat_model: ChatModel | None,
     history: Sequence[Message] = (),
     top_k: int | None = None,
+    reranker: Reranker | None = None,
+    filters: SearchFilter | None = None,
 ) -> AnswerStream:
-    """Answer ``question`` from ``kbs``; extractive when ``chat_model`` is None."""
-    hits = retrieve(kbs, question, settings.retrieval, top_k=top_k)
+    """Answer ``question`` from ``kbs``; extractive when ``chat_model`` is None.
+
+    With a ``history`` and a generative model, the question is first rewritten into a
+    standalone search query (chatkb.rewrite); the answer still sees the original turns.
+    """
+    query = rewrite_query(question, history, chat_model)
+    found_hits = search(
+        kbs,
+        query,
+        settings.retrieval,
+        top_k=top_k,
+        filters=filters,
+        reranker=reranker,
+        rerank_candidates=settings.reranker.candidates,
+    )
+    hits, relevance = found_hits.hits, found_hits.relevance
     model = chat_model.name if chat_model else EXTRACTIVE
-    found = bool(hits) and is_relevant(hits, settings.retrieval)
-    if not found:
-        pieces = iter([not_found_text(question, [kb.name for kb in kbs])])
+
+    def stream(pieces: Iterator[str], *, extractive: bool, found: bool) -> AnswerStream:
         return AnswerStream(
-            hits=hits, pieces=pieces, model=model, extractive=not chat_model, found=False
+            hits=hits,
+            pieces=pieces,
+            model=model,
+            extractive=extractive,
+            found=found,
+            query=query,
+            relevance=relevance.score,
         )
+
+    if not relevance.found:
+        text = not_found_text(question, [kb.name for kb in kbs])
+        return stream(iter([text]), extractive=chat_model is None, found=False)
     if chat_model is None:
-        pieces = iter([extractive_answer(question, hits)])
-        return AnswerStream(hits=hits, pieces=pieces, model=model, extractive=True, found=True)
+        return stream(iter([extractive_answer(question, hits)]), extractive=True, found=True)
     options = GenerationOptions(settings.llm.temperature, settings.llm.max_tokens)
     pieces = chat_model.stream(answer_messages(question, hits, history), options)
-    return AnswerStream(hits=hits, pieces=pieces, model=model, extractive=False, found=True)
+    return stream(pieces, extractive=False, found=True)

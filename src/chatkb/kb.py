@@ -18,6 +18,7 @@ from chatkb.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from chatkb.llm.prompts import PromptTemplate
 from chatkb.settings import Settings
 from chatkb.store.embedded import EmbeddedStore
 
@@ -36,9 +37,17 @@ class KBConfig:
     chunk_overlap: int
     description: str = ""
     created_at: str = ""
+    # Answer prompt settings (may change later; kb.json files without them get the defaults).
+    system_prompt: str = ""
+    answer_language: str = "auto"
+    citation_style: str = "inline"
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+    def prompt_template(self) -> PromptTemplate:
+        """How answers from this knowledge base are prompted (chatkb.llm.prompts)."""
+        return PromptTemplate(self.system_prompt, self.answer_language, self.citation_style)
 
 
 class KnowledgeBase:
@@ -82,6 +91,12 @@ class Library:
                 self._embedders[name] = make_embedder(name, self.settings.embedder)
             return self._embedders[name]
 
+    def sibling(self, settings: Settings) -> Library:
+        """A library under other settings that shares this one's loaded embedders."""
+        other = Library(settings)
+        other._embedders, other._lock = self._embedders, self._lock
+        return other
+
     def names(self) -> list[str]:
         if not self.root.exists():
             return []
@@ -95,6 +110,7 @@ class Library:
         embedder: str | None = None,
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
+        prompt: PromptTemplate | None = None,
     ) -> KnowledgeBase:
         _check_name(name)
         if (self.root / name).exists():
@@ -113,6 +129,7 @@ class Library:
             chunk_overlap=overlap,
             description=description,
             created_at=_now(),
+            **_prompt_fields(prompt or PromptTemplate()),
         )
         # Build in a hidden folder and rename, so a half-created KB is never listed.
         staging = self.root / f".creating-{name}-{time.time_ns()}"
@@ -144,6 +161,14 @@ class Library:
         kb.config = config
         return kb
 
+    def update_prompt(self, name: str, prompt: PromptTemplate) -> KnowledgeBase:
+        """Replace the knowledge base's answer prompt settings."""
+        kb = self.open(name)
+        config = KBConfig(**{**kb.config.to_json(), **_prompt_fields(prompt)})  # type: ignore[arg-type]
+        _write_config(kb.directory, config)
+        kb.config = config
+        return kb
+
     def delete(self, name: str) -> None:
         kb = self.open(name)
         kb.store.close()
@@ -161,6 +186,14 @@ def _check_name(name: str) -> None:
             f"invalid knowledge base name {name!r}: use up to 64 letters, digits, '_', '-' or "
             "'.', starting with a letter or digit"
         )
+
+
+def _prompt_fields(prompt: PromptTemplate) -> dict[str, str]:
+    return {
+        "system_prompt": prompt.system_prompt,
+        "answer_language": prompt.answer_language,
+        "citation_style": prompt.citation_style,
+    }
 
 
 def _write_config(directory: Path, config: KBConfig) -> None:

@@ -1,23 +1,41 @@
-"""Hybrid retrieval: dense (cosine) and keyword (BM25) rankings fused by weighted RRF.
+"""Hybrid retrieval: dense (cosine) and keyword (BM25) rankings, fused, optionally reranked.
 
-Score scale (docs/retrieval.md): a hit's ``score`` is its fused reciprocal-rank score divided
-by the best possible one, so 1.0 means "ranked first by every retriever" and scores are
+Score scale (docs/architecture.md#scores): without a reranker a hit's ``score`` is its
+fused score divided by the best possible one, so 1.0 means "ranked first by every
+retriever"; with a reranker it is the reranker's relevance probability (0..1). Both are
 comparable across stores and knowledge bases. ``dense_score`` (cosine) and
 ``keyword_score`` (BM25) are kept beside it for thresholds and debugging.
+
+Fusion is weighted reciprocal-rank fusion (``rrf``) or a weighted sum of min-max
+normalised scores (``minmax``); docs/retrieval.md has the measurements behind the defaults.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from chatkb.filters import SearchFilter
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Hit
+from chatkb.relevance import (
+    COVERAGE_HITS,
+    Relevance,
+    Signals,
+    probability,
+    signals_from,
+    weights_for,
+)
+from chatkb.rerankers import Reranker
 from chatkb.settings import RetrievalSettings
-from chatkb.store.base import ScoredKey
+from chatkb.store.base import ScoredKey, StoredChunk
 from chatkb.tokenize import tokenize
+
+log = logging.getLogger(__name__)
+_SearchFn = Callable[[int], list[ScoredKey]]
 
 
 @dataclass(frozen=True)
@@ -29,32 +47,110 @@ class _Fused:
     keyword: float | None
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """What ``search`` found: the hits, and whether they answer the query at all."""
+
+    hits: list[Hit]
+    relevance: Relevance
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    fused: list[_Fused]
+    dense_scores: list[float]
+
+
 def retrieve(
     kbs: Sequence[KnowledgeBase],
     query: str,
     settings: RetrievalSettings,
     *,
     top_k: int | None = None,
+    filters: SearchFilter | None = None,
+    reranker: Reranker | None = None,
 ) -> list[Hit]:
     """The ``top_k`` best chunks for ``query`` across one or more knowledge bases."""
+    return search(kbs, query, settings, top_k=top_k, filters=filters, reranker=reranker).hits
+
+
+def search(
+    kbs: Sequence[KnowledgeBase],
+    query: str,
+    settings: RetrievalSettings,
+    *,
+    top_k: int | None = None,
+    filters: SearchFilter | None = None,
+    reranker: Reranker | None = None,
+    rerank_candidates: int = 20,
+) -> Retrieval:
+    """Hits for ``query`` plus the calibrated "is it in the knowledge base" decision."""
     top_k = top_k or settings.top_k
     fused: list[_Fused] = []
+    dense_scores: list[float] = []
     for kb in kbs:
-        fused.extend(_search_one(kb, query, settings))
+        found = _search_one(kb, query, settings, filters)
+        fused.extend(found.fused)
+        dense_scores = max(dense_scores, found.dense_scores, key=_best)
     fused.sort(key=lambda f: f.score, reverse=True)
-    return _to_hits(fused[:top_k], multi=len(kbs) > 1)
+    rerank_scores: list[float] | None = None
+    if reranker is not None and fused:
+        fused, rerank_scores = _rerank(reranker, query, fused[: max(rerank_candidates, top_k)])
+    hits = _to_hits(fused[: max(top_k, COVERAGE_HITS)], multi=len(kbs) > 1)
+    top_rerank = rerank_scores[0] if rerank_scores else None
+    signals = signals_from(query, dense_scores, [_passage(h) for h in hits], top_rerank)
+    embedders = {kb.config.embedder for kb in kbs}
+    embedder = embedders.pop() if len(embedders) == 1 else None
+    return Retrieval(hits[:top_k], decide(signals, hits, settings, embedder=embedder))
 
 
-def _search_one(kb: KnowledgeBase, query: str, settings: RetrievalSettings) -> list[_Fused]:
+def _best(scores: list[float]) -> float:
+    """The knowledge base whose best cosine is highest supplies the dense signals."""
+    return scores[0] if scores else -2.0
+
+
+def _search_one(
+    kb: KnowledgeBase, query: str, settings: RetrievalSettings, filters: SearchFilter | None
+) -> _Candidates:
     candidates = max(settings.candidates, settings.top_k)
+    allowed = _allowed_keys(kb, filters) if filters is not None and filters.active else None
     dense: list[ScoredKey] = []
     if settings.dense_weight > 0:
-        vector = kb.embedder().embed([query], "query")[0]
-        dense = kb.store.dense_search(np.asarray(vector), candidates)
+        vector = np.asarray(kb.embedder().embed([query], "query")[0])
+        dense = _filtered(lambda k: kb.store.dense_search(vector, k), candidates, allowed)
     keyword: list[ScoredKey] = []
     if settings.keyword_weight > 0:
-        keyword = kb.store.keyword_search(tokenize(query, drop_stopwords=True), candidates)
-    return fuse(kb, dense, keyword, settings)
+        tokens = tokenize(query, drop_stopwords=True)
+        keyword = _filtered(lambda k: kb.store.keyword_search(tokens, k), candidates, allowed)
+    fused = fuse(kb, dense, keyword, settings)
+    return _Candidates(fused, [h.score for h in dense])
+
+
+def _filtered(search: _SearchFn, k: int, allowed: set[int] | None) -> list[ScoredKey]:
+    """The ``k`` best keys among ``allowed``: asks for more until enough pass the filter."""
+    if allowed is None:
+        return search(k)
+    if not allowed:
+        return []
+    asked = k
+    while True:
+        found = search(asked)
+        kept = [h for h in found if h.key in allowed]
+        if len(kept) >= k or len(found) < asked:
+            return kept[:k]
+        asked *= 4
+
+
+def _allowed_keys(kb: KnowledgeBase, filters: SearchFilter) -> set[int]:
+    doc_ids = [d.doc_id for d in kb.store.list_documents() if filters.accepts(d)]
+    keys: set[int] = set()
+    conn = kb.store.connection()
+    for start in range(0, len(doc_ids), 500):
+        batch = doc_ids[start : start + 500]
+        marks = ",".join("?" * len(batch))
+        rows = conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)
+        keys.update(int(row[0]) for row in rows)
+    return keys
 
 
 def fuse(
@@ -63,28 +159,90 @@ def fuse(
     keyword: Sequence[ScoredKey],
     settings: RetrievalSettings,
 ) -> list[_Fused]:
+    """Fuse the two rankings into scores where 1.0 is the best possible."""
+    if settings.fusion == "minmax":
+        scores = _minmax_scores(dense, keyword, settings)
+    else:
+        scores = _rrf_scores(dense, keyword, settings)
+    dense_by_key = {h.key: h.score for h in dense}
+    keyword_by_key = {h.key: h.score for h in keyword}
+    return [
+        _Fused(kb, key, score, dense_by_key.get(key), keyword_by_key.get(key))
+        for key, score in scores.items()
+    ]
+
+
+def _rrf_scores(
+    dense: Sequence[ScoredKey], keyword: Sequence[ScoredKey], settings: RetrievalSettings
+) -> dict[int, float]:
     """Weighted reciprocal-rank fusion, normalised so that the best possible score is 1."""
     k, wd, wk = settings.rrf_k, settings.dense_weight, settings.keyword_weight
     best = (wd + wk) / (k + 1)
     scores: dict[int, float] = {}
     for weight, ranking in ((wd, dense), (wk, keyword)):
         for rank, hit in enumerate(ranking, start=1):
-            scores[hit.key] = scores.get(hit.key, 0.0) + weight / (k + rank)
-    dense_by_key = {h.key: h.score for h in dense}
-    keyword_by_key = {h.key: h.score for h in keyword}
-    return [
-        _Fused(kb, key, score / best, dense_by_key.get(key), keyword_by_key.get(key))
-        for key, score in scores.items()
+            scores[hit.key] = scores.get(hit.key, 0.0) + weight / (k + rank) / best
+    return scores
+
+
+def _minmax_scores(
+    dense: Sequence[ScoredKey], keyword: Sequence[ScoredKey], settings: RetrievalSettings
+) -> dict[int, float]:
+    """Each ranking's scores mapped to 0..1 over its candidates, then a weighted mean."""
+    share = settings.minmax_dense_share
+    weights = (share if settings.dense_weight > 0 else 0.0, 1 - share)
+    if settings.keyword_weight == 0:
+        weights = (1.0, 0.0)
+    total = sum(weights) or 1.0
+    scores: dict[int, float] = {}
+    for weight, ranking in zip(weights, (dense, keyword), strict=True):
+        for key, value in _unit_scale(ranking).items():
+            scores[key] = scores.get(key, 0.0) + weight / total * value
+    return scores
+
+
+def _unit_scale(ranking: Sequence[ScoredKey]) -> dict[int, float]:
+    if not ranking:
+        return {}
+    high, low = ranking[0].score, ranking[-1].score
+    span = high - low
+    return {h.key: (h.score - low) / span if span > 0 else 1.0 for h in ranking}
+
+
+def _rerank(
+    reranker: Reranker, query: str, fused: Sequence[_Fused]
+) -> tuple[list[_Fused], list[float]]:
+    chunks = _fetch(fused)
+    present = [f for f in fused if (f.kb.name, f.key) in chunks]
+    texts = [_chunk_passage(chunks[(f.kb.name, f.key)]) for f in present]
+    scores = reranker.rerank(query, texts)
+    order = sorted(range(len(present)), key=lambda i: scores[i], reverse=True)
+    reranked = [
+        _Fused(present[i].kb, present[i].key, scores[i], present[i].dense, present[i].keyword)
+        for i in order
     ]
+    return reranked, [scores[i] for i in order]
+
+
+def _fetch(fused: Sequence[_Fused]) -> dict[tuple[str, int], StoredChunk]:
+    """Chunks of the fused items, one query per knowledge base."""
+    by_kb: dict[str, tuple[KnowledgeBase, list[int]]] = {}
+    for item in fused:
+        by_kb.setdefault(item.kb.name, (item.kb, []))[1].append(item.key)
+    found: dict[tuple[str, int], StoredChunk] = {}
+    for name, (kb, keys) in by_kb.items():
+        for chunk in kb.store.fetch(keys):
+            found[(name, chunk.key)] = chunk
+    return found
 
 
 def _to_hits(fused: Sequence[_Fused], *, multi: bool) -> list[Hit]:
+    chunks = _fetch(fused)
     hits: list[Hit] = []
     for item in fused:
-        stored = item.kb.store.fetch([item.key])
-        if not stored:  # removed between search and fetch
+        chunk = chunks.get((item.kb.name, item.key))
+        if chunk is None:  # removed between search and fetch
             continue
-        chunk = stored[0]
         hits.append(
             Hit(
                 rank=len(hits) + 1,
@@ -105,8 +263,44 @@ def _to_hits(fused: Sequence[_Fused], *, multi: bool) -> list[Hit]:
     return hits
 
 
+def _chunk_passage(chunk: StoredChunk) -> str:
+    return _with_headings(chunk.heading_path, chunk.text)
+
+
+def _passage(hit: Hit) -> str:
+    return _with_headings(hit.heading_path, hit.text)
+
+
+def _with_headings(heading_path: Sequence[str], text: str) -> str:
+    """The chunk under its headings, as it was indexed: a title names what it is about."""
+    context = [h for h in heading_path if h and h not in text[:200]]
+    return " > ".join(context) + "\n" + text if context else text
+
+
+def decide(
+    signals: Signals,
+    hits: Sequence[Hit],
+    settings: RetrievalSettings,
+    *,
+    embedder: str | None = None,
+) -> Relevance:
+    """Whether ``hits`` answer the query, by the configured rule (docs/retrieval.md)."""
+    if not hits:
+        return Relevance(0.0, False, signals)
+    if settings.relevance == "off":
+        return Relevance(1.0, True, signals)
+    if settings.relevance == "cosine":
+        best = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
+        found = best is None or best >= settings.min_dense_score
+        return Relevance(1.0 if found else 0.0, found, signals)
+    weights = weights_for(embedder, settings.relevance_weights, candidates=signals.candidates)
+    score = probability(signals, weights)
+    return Relevance(score, score >= settings.min_relevance, signals)
+
+
 def is_relevant(hits: Sequence[Hit], settings: RetrievalSettings) -> bool:
-    """Whether the best hit is related to the query at all (else: "not in the KB")."""
+    """The fixed-cosine rule alone (``retrieval.min_dense_score``); ``search`` decides with
+    the calibrated rule and should be preferred."""
     best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
     if best_dense is None:
         return bool(hits)

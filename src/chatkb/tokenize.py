@@ -1,4 +1,5 @@
-"""Keyword tokens for BM25: jieba words for Chinese, stemmed words for Western scripts.
+"""Keyword tokens for BM25: jieba words plus character bigrams for Chinese, stemmed words
+for Western scripts.
 
 The same function tokenises documents and queries, so both sides always agree. Tokens are
 lower-case and made only of letters and digits, so the keyword index can store them
@@ -36,7 +37,18 @@ _jieba_ready = False
 
 
 def tokenize(text: str, *, drop_stopwords: bool = False) -> list[str]:
-    """Keyword tokens of ``text`` in order; stopwords removed only when asked (queries)."""
+    """Keyword tokens of ``text`` in order; stopwords removed only when asked (queries).
+
+    Words come first, then the character bigrams of the CJK runs.
+    """
+    pairs = [
+        pair for run in _RUN.findall(text.lower()) if _IS_CJK.match(run) for pair in _bigrams(run)
+    ]
+    return words(text, drop_stopwords=drop_stopwords) + pairs
+
+
+def words(text: str, *, drop_stopwords: bool = False) -> list[str]:
+    """The word tokens alone (no bigrams): jieba words and stemmed Western words."""
     tokens: list[str] = []
     for run in _RUN.findall(text.lower()):
         if _IS_CJK.match(run):
@@ -47,6 +59,13 @@ def tokenize(text: str, *, drop_stopwords: bool = False) -> list[str]:
         kept = [t for t in tokens if t not in _EN_STOP and t not in _ZH_STOP]
         return kept or tokens
     return tokens
+
+
+def _bigrams(run: str) -> list[str]:
+    """Overlapping character pairs: they match names and terms that jieba segments
+    differently in the question and in the document (+0.008 MRR@10 on zh-dev, see
+    docs/retrieval.md)."""
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def _cjk_words(run: str) -> list[str]:

@@ -9,10 +9,14 @@ from rich.table import Table
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
+from chatkb.llm.prompts import ANSWER_LANGUAGES, CITATION_STYLES, PromptTemplate
 
 kb_app = typer.Typer(help="Create, list, inspect and delete knowledge bases.", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print JSON for programs.")
+SYSTEM_PROMPT_HELP = "The knowledge base's own system prompt (replaces the built-in persona)."
+LANGUAGE_HELP = f"Answer language: {', '.join(ANSWER_LANGUAGES)} (auto = the question's)."
+CITATION_HELP = f"Citation style: {', '.join(CITATION_STYLES)}."
 
 
 @kb_app.command("create")
@@ -24,6 +28,9 @@ def create(
     chunk_size: int | None = typer.Option(None, min=50, max=8000, help="Characters per chunk."),
     chunk_overlap: int | None = typer.Option(None, min=0, help="Characters of overlap."),
     exist_ok: bool = typer.Option(False, "--exist-ok", help="Succeed if it already exists."),
+    system_prompt: str = typer.Option("", "--system-prompt", help=SYSTEM_PROMPT_HELP),
+    answer_language: str = typer.Option("auto", "--answer-language", help=LANGUAGE_HELP),
+    citation_style: str = typer.Option("inline", "--citation-style", help=CITATION_HELP),
     as_json: bool = JSON,
 ) -> None:
     """Create an empty knowledge base; its embedder and chunking are fixed from now on."""
@@ -38,6 +45,7 @@ def create(
         embedder=embedder,
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
+        prompt=PromptTemplate(system_prompt, answer_language, citation_style),
     )
     if as_json:
         output.print_json(kb.info())
@@ -47,6 +55,35 @@ def create(
             f"created [bold]{name}[/bold] (embedder {c.embedder}, {c.dim}-d; "
             f"chunks {c.chunk_size} chars, overlap {c.chunk_overlap})"
         )
+
+
+@kb_app.command("set")
+def set_(
+    ctx: typer.Context,
+    name: str,
+    description: str | None = typer.Option(None, "--description", "-d", help="What it holds."),
+    system_prompt: str | None = typer.Option(None, "--system-prompt", help=SYSTEM_PROMPT_HELP),
+    answer_language: str | None = typer.Option(None, "--answer-language", help=LANGUAGE_HELP),
+    citation_style: str | None = typer.Option(None, "--citation-style", help=CITATION_HELP),
+    as_json: bool = JSON,
+) -> None:
+    """Change what may change after creation: description and answer prompt settings."""
+    library = cli_context(ctx).library
+    kb = library.open(name)
+    if description is not None:
+        kb = library.update_description(name, description)
+    current = kb.config.prompt_template()
+    prompt = PromptTemplate(
+        current.system_prompt if system_prompt is None else system_prompt,
+        answer_language or current.answer_language,
+        citation_style or current.citation_style,
+    )
+    if prompt != current:
+        kb = library.update_prompt(name, prompt)
+    if as_json:
+        output.print_json(kb.info())
+    else:
+        output.err.print(f"updated {name}")
 
 
 @kb_app.command("list")

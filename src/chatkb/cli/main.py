@@ -11,8 +11,12 @@ from typer.core import TyperGroup
 
 from chatkb import __version__
 from chatkb.cli import _output as output
+from chatkb.cli.doctor import register_doctor_commands
+from chatkb.cli.eval import register_eval_commands
 from chatkb.cli.kb import kb_app
+from chatkb.cli.models import register_models_commands
 from chatkb.cli.query import register_query_commands
+from chatkb.cli.serve import register_server_commands
 from chatkb.cli.sources import register_source_commands
 from chatkb.errors import ChatkbError
 
@@ -46,6 +50,10 @@ app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 register_source_commands(app)
 register_query_commands(app)
+register_eval_commands(app)
+register_server_commands(app)
+register_models_commands(app)
+register_doctor_commands(app)
 
 
 def _version(value: bool) -> None:

@@ -11,8 +11,10 @@ from chatkb.answer import ask
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
 from chatkb.errors import InvalidInputError
+from chatkb.filters import parse_filters
 from chatkb.llm import make_chat_model
 from chatkb.models import Answer, Hit
+from chatkb.rerankers import make_reranker
 from chatkb.retrieve import retrieve
 
 
@@ -30,18 +32,32 @@ def search(
     ),
     top_k: int | None = typer.Option(None, "--top-k", "-k", min=1, max=200, help="Hits."),
     as_json: bool = typer.Option(False, "--json", help="Print hits as JSON."),
+    filter_: list[str] = typer.Option(
+        [],
+        "--filter",
+        help="source=GLOB, type=pdf,docx, after=YYYY-MM-DD or before=YYYY-MM-DD (repeatable).",
+    ),
 ) -> None:
     """Retrieve the best passages (hybrid dense + keyword), without an LLM."""
     context = cli_context(ctx)
     kbs = context.open_kbs(name)
+    settings = context.settings
+    filters = parse_filters(filter_)
+    reranker = make_reranker(settings.reranker)
+
+    def find(text: str) -> list[Hit]:
+        return retrieve(
+            kbs, text, settings.retrieval, top_k=top_k, filters=filters, reranker=reranker
+        )
+
     if queries is not None:
         for item in _read_queries(queries):
-            hits = retrieve(kbs, item["question"], context.settings.retrieval, top_k=top_k)
+            hits = find(item["question"])
             output.print_json_line({"id": item["id"], "hits": [h.to_json() for h in hits]})
         return
     if not query:
         raise InvalidInputError("give a query, or --queries FILE.jsonl")
-    hits = retrieve(kbs, query, context.settings.retrieval, top_k=top_k)
+    hits = find(query)
     if as_json:
         output.print_json([h.to_json() for h in hits])
     else:
@@ -84,7 +100,10 @@ def ask_command(
     context = cli_context(ctx)
     kbs = context.open_kbs(name)
     chat_model = make_chat_model(context.settings.llm)
-    stream = ask(kbs, question, context.settings, chat_model=chat_model, top_k=top_k)
+    reranker = make_reranker(context.settings.reranker)
+    stream = ask(
+        kbs, question, context.settings, chat_model=chat_model, top_k=top_k, reranker=reranker
+    )
     if as_json:
         output.print_json(stream.result().to_json())
         return

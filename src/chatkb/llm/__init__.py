@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatkb.llm.base import ChatModel, GenerationOptions
+from chatkb.llm.presets import auto_llm_settings, resolve_llm_settings
 from chatkb.registry import Registry
 from chatkb.settings import LLMSettings
 
@@ -24,6 +25,21 @@ def _openai(settings: LLMSettings) -> ChatModel | None:
     return OpenAIChat(settings)
 
 
+@LLMS.register("llamacpp")
+def _llamacpp(settings: LLMSettings) -> ChatModel | None:
+    from chatkb.llm.llamacpp import LlamaCppChat
+
+    return LlamaCppChat(settings)
+
+
+@LLMS.register("auto")
+def _auto(settings: LLMSettings) -> ChatModel | None:
+    # Ollama's chat model when an Ollama server answers, else the extractive answerer.
+    resolved = auto_llm_settings(settings)
+    return None if resolved is None else _openai(resolved)
+
+
 def make_chat_model(settings: LLMSettings) -> ChatModel | None:
-    """The configured chat model, or None for the extractive answerer."""
-    return LLMS.get(settings.backend)(settings)
+    """The configured chat model (presets applied), or None for the extractive answerer."""
+    resolved = resolve_llm_settings(settings)
+    return LLMS.get(resolved.backend)(resolved)

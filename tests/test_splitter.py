@@ -104,3 +104,8 @@ def test_sentences_keep_semicolon_clauses_together() -> None:
     found = sentences("马飚，壮族；中央民族学院毕业。他曾任主席！ Then English. And more?")
     assert found == ["马飚，壮族；中央民族学院毕业。", "他曾任主席！", "Then English.", "And more?"]
     assert not any(re.match(r"^\s|\s$", s) for s in found)
+
+
+def test_ascii_marks_inside_links_and_urls_do_not_end_sentences() -> None:
+    found = sentences("看这里![logo](img/a.png?x=1)然后。Hello! World? Done")
+    assert found == ["看这里![logo](img/a.png?x=1)然后。", "Hello!", "World?", "Done"]

@@ -78,14 +78,18 @@ def ask(
     top_k: int | None = None,
     reranker: Reranker | None = None,
     filters: SearchFilter | None = None,
+    score_threshold: float | None = None,
+    generation: GenerationOptions | None = None,
 ) -> AnswerStream:
     """Answer ``question`` from ``kbs``; extractive when ``chat_model`` is None.
 
     With a ``history`` and a generative model, the question is first rewritten into a
     standalone search query (chatkb.rewrite); the answer still sees the original turns.
+    Hits scoring below ``score_threshold`` are dropped (none left: "not found"). The prompt
+    is the first knowledge base's template; ``generation`` defaults to ``settings.llm``.
     """
     query = rewrite_query(question, history, chat_model)
-    found_hits = search(
+    retrieval = search(
         kbs,
         query,
         settings.retrieval,
@@ -94,7 +98,9 @@ def ask(
         reranker=reranker,
         rerank_candidates=settings.reranker.candidates,
     )
-    hits, relevance = found_hits.hits, found_hits.relevance
+    hits, relevance = retrieval.hits, retrieval.relevance
+    if score_threshold is not None:
+        hits = [h for h in hits if h.score >= score_threshold]
     model = chat_model.name if chat_model else EXTRACTIVE
 
     def stream(pieces: Iterator[str], *, extractive: bool, found: bool) -> AnswerStream:
@@ -108,11 +114,13 @@ def ask(
             relevance=relevance.score,
         )
 
-    if not relevance.found:
+    if not relevance.found or not hits:
         text = not_found_text(question, [kb.name for kb in kbs])
         return stream(iter([text]), extractive=chat_model is None, found=False)
     if chat_model is None:
         return stream(iter([extractive_answer(question, hits)]), extractive=True, found=True)
-    options = GenerationOptions(settings.llm.temperature, settings.llm.max_tokens)
-    pieces = chat_model.stream(answer_messages(question, hits, history), options)
-    return stream(pieces, extractive=False, found=True)
+    generation = generation or GenerationOptions(settings.llm.temperature, settings.llm.max_tokens)
+    # Several knowledge bases: the first one named sets the prompt.
+    template = kbs[0].config.prompt_template()
+    messages = answer_messages(question, hits, history, template=template)
+    return stream(chat_model.stream(messages, generation), extractive=False, found=True)

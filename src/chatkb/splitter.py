@@ -18,13 +18,18 @@ from chatkb.models import Block, Chunk, LoadedDocument
 # A full stop after an initial or a short title ("Nicholas E. Golovin", "Dr. Li") does
 # not end a sentence: cutting there split names across chunks (measured on en-dev).
 _NOT_ABBREVIATION = r"(?<!\b[A-Z])(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|vs|No))(?<!\bMrs)"
+# ASCII ! ? ; end a sentence only before a space, a closing quote, the end or a CJK
+# character: not in "![image](…)", "page?id=3" or "a;b".
+_WESTERN_END = r"[!?;]+(?=[\s”’\"'」』）)\]]|$|[^\x00-\x7f])"
+_CLOSERS = r"[”’\"'」』）)\]]*"
 _SENTENCE_END = re.compile(
-    r"[。！？；!?;…]+[”’\"'」』）)\]]*\s*"
+    rf"(?:[。！？；…]+|{_WESTERN_END}){_CLOSERS}\s*"
     rf"|{_NOT_ABBREVIATION}\.[”’\"')\]]*(?:\s+|$)"
     r"|\n+"
 )
 _FULL_STOP = re.compile(
-    rf"[。！？!?…]+[”’\"'」』）)\]]*\s*|{_NOT_ABBREVIATION}\.[”’\"')\]]*(?:\s+|$)|\n+"
+    rf"(?:[。！？…]+|{_WESTERN_END.replace(';', '')}){_CLOSERS}\s*"
+    rf"|{_NOT_ABBREVIATION}\.[”’\"')\]]*(?:\s+|$)|\n+"
 )
 _SOFT_BREAK = re.compile(r"[，、,：:]\s*|\s+")
 

@@ -24,6 +24,7 @@ class OpenAIChat:
             )
         self.base_url = settings.base_url.rstrip("/")
         self.name = settings.model
+        self.api_key = settings.api_key
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         timeout = httpx.Timeout(settings.timeout, connect=10.0)
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)

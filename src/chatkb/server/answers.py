@@ -1,29 +1,23 @@
 """The two flows as the server runs them: search, and ask (retrieve, answer, cite).
 
-``start_answer`` is ``chatkb.answer.ask`` plus what a chat request may choose: a score
+``start_answer`` is ``chatkb.answer.ask`` with what a chat request may choose: a score
 threshold, a temperature, another model of the LLM server, and no knowledge base at all
-(the plain LLM). It uses the public parts of the ask flow (rewrite, search, prompts,
-``AnswerStream``) because ``ask`` takes none of these options; the prompt is the knowledge
-base's own template.
+(the plain LLM).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
-from chatkb.answer import AnswerStream
+from chatkb.answer import AnswerStream, ask
 from chatkb.errors import ChatkbError, ConfigError
 from chatkb.filters import SearchFilter
 from chatkb.kb import KnowledgeBase
 from chatkb.llm import ChatModel, GenerationOptions
-from chatkb.llm.extractive import NAME as EXTRACTIVE
-from chatkb.llm.extractive import extractive_answer
-from chatkb.llm.prompts import answer_messages, not_found_text
 from chatkb.models import Answer, Hit, Message
-from chatkb.retrieve import Retrieval, retrieve, search
-from chatkb.rewrite import rewrite_query
+from chatkb.retrieve import retrieve
 from chatkb.server import files as originals
 from chatkb.server.chat_models import NO_LLM
 from chatkb.server.state import ServerState
@@ -75,75 +69,18 @@ def start_answer(
     generation = GenerationOptions(temperature, llm.max_tokens)
     if not kbs:
         return _plain(chat_model, question, history, generation)
-    query = rewrite_query(question, history, chat_model)
-    retrieval = _search(state, kbs, query, options)
-    return _grounded(
-        chat_model,
+    return ask(
         kbs,
         question,
-        query=query,
+        state.settings,
+        chat_model=chat_model,
         history=history,
-        retrieval=retrieval,
+        top_k=options.top_k,
+        reranker=state.reranker,
+        filters=options.filters,
+        score_threshold=options.score_threshold,
         generation=generation,
     )
-
-
-def _grounded(
-    chat_model: ChatModel | None,
-    kbs: Sequence[KnowledgeBase],
-    question: str,
-    *,
-    query: str,
-    history: Sequence[Message],
-    retrieval: Retrieval,
-    generation: GenerationOptions,
-) -> AnswerStream:
-    """The answer from the retrieved passages: generated, extracted, or "not found"."""
-    hits = retrieval.hits
-
-    def stream(pieces: Iterator[str], *, extractive: bool, found: bool) -> AnswerStream:
-        model = chat_model.name if chat_model else EXTRACTIVE
-        return AnswerStream(
-            hits=hits,
-            pieces=pieces,
-            model=model,
-            extractive=extractive,
-            found=found,
-            query=query,
-            relevance=retrieval.relevance.score,
-        )
-
-    if not retrieval.relevance.found:
-        text = not_found_text(question, [kb.name for kb in kbs])
-        return stream(iter([text]), extractive=chat_model is None, found=False)
-    if chat_model is None:
-        return stream(iter([extractive_answer(question, hits)]), extractive=True, found=True)
-    # Several knowledge bases: the first one named sets the prompt.
-    template = kbs[0].config.prompt_template()
-    messages = answer_messages(question, hits, history, template=template)
-    return stream(chat_model.stream(messages, generation), extractive=False, found=True)
-
-
-def _search(
-    state: ServerState, kbs: Sequence[KnowledgeBase], query: str, options: AskOptions
-) -> Retrieval:
-    """Hits and relevance, as ``ask`` finds them; below the score threshold a hit is dropped
-    (none left: not found)."""
-    retrieval = search(
-        kbs,
-        query,
-        state.settings.retrieval,
-        top_k=options.top_k,
-        filters=options.filters,
-        reranker=state.reranker,
-        rerank_candidates=state.settings.reranker.candidates,
-    )
-    threshold = options.score_threshold
-    if threshold is None:
-        return retrieval
-    hits = [h for h in retrieval.hits if h.score >= threshold]
-    relevance = retrieval.relevance
-    return Retrieval(hits, replace(relevance, found=relevance.found and bool(hits)))
 
 
 def _plain(

@@ -8,17 +8,27 @@ import anyio
 import httpx
 from fastapi.responses import Response, StreamingResponse
 
-from chatkb.errors import BackendUnavailableError
-from chatkb.server.streaming import SSE_HEADERS
-from chatkb.settings import LLMSettings
+from chatkb.errors import BackendUnavailableError, ConfigError
+from chatkb.llm import ChatModel
+from chatkb.server.streaming import SSE_HEADERS, in_thread
 
 
-async def proxy_chat(llm: LLMSettings, payload: dict[str, object], *, stream: bool) -> Response:
-    """Forward ``payload`` to ``{base_url}/chat/completions``; stream the answer back as is."""
-    base_url = (llm.base_url or "").rstrip("/")
-    headers = {"Authorization": f"Bearer {llm.api_key}"} if llm.api_key else {}
+async def proxy_chat(
+    chat_model: ChatModel, payload: dict[str, object], *, stream: bool, timeout: float
+) -> Response:
+    """Forward ``payload`` to the chat model's ``/chat/completions``; stream back as is.
+
+    The target is the model's own server (presets and ``auto`` already resolved; an
+    in-process llama.cpp model is started on first use), never the raw settings.
+    """
+    base_url = await in_thread(lambda: getattr(chat_model, "base_url", None))
+    if not base_url:
+        raise ConfigError(f"model {chat_model.name!r} has no OpenAI-compatible endpoint")
+    base_url = str(base_url).rstrip("/")
+    api_key = getattr(chat_model, "api_key", None)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     client = httpx.AsyncClient(
-        base_url=base_url, headers=headers, timeout=httpx.Timeout(llm.timeout, connect=10.0)
+        base_url=base_url, headers=headers, timeout=httpx.Timeout(timeout, connect=10.0)
     )
     try:
         request = client.build_request("POST", "/chat/completions", json=payload)

@@ -115,7 +115,8 @@ async def _plain_llm(
         known = ", ".join(model_ids(state, principal))
         raise NotFoundError(f"no model {body.model!r}; available: {known or 'none'}")
     payload = body.model_dump(exclude_none=True, exclude={"top_k"})
-    return await proxy_chat(state.settings.llm, payload, stream=bool(body.stream))
+    timeout = state.settings.llm.timeout
+    return await proxy_chat(state.chat_model, payload, stream=bool(body.stream), timeout=timeout)
 
 
 def text_of(content: str | list[dict[str, Any]] | None) -> str:

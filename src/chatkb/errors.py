@@ -68,3 +68,24 @@ class DeviceError(ChatkbError):
 
     status_code = 503
     code = "device_error"
+
+
+class UnauthorizedError(ChatkbError):
+    """No API key, or an unknown one."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(ChatkbError):
+    """The API key may not do this to this knowledge base."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class PayloadTooLargeError(ChatkbError):
+    """A request body, an uploaded file or the number of files is over its limit."""
+
+    status_code = 413
+    code = "payload_too_large"

@@ -11,8 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
 
-from chatkb.errors import ConfigError
-from chatkb.server.errors import ForbiddenError, UnauthorizedError
+from chatkb.errors import ConfigError, ForbiddenError, UnauthorizedError
 from chatkb.settings import ServerSettings
 
 Access = Literal["read", "write", "admin"]

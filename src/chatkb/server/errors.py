@@ -22,27 +22,6 @@ log = logging.getLogger(__name__)
 CHATCHAT_PREFIXES = ("/knowledge_base/", "/chat/")
 
 
-class UnauthorizedError(ChatkbError):
-    """No API key, or an unknown one."""
-
-    status_code = 401
-    code = "unauthorized"
-
-
-class ForbiddenError(ChatkbError):
-    """The API key may not do this to this knowledge base."""
-
-    status_code = 403
-    code = "forbidden"
-
-
-class PayloadTooLargeError(ChatkbError):
-    """A request body, an uploaded file or the number of files is over its limit."""
-
-    status_code = 413
-    code = "payload_too_large"
-
-
 def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if request.url.path.startswith(CHATCHAT_PREFIXES):

@@ -14,9 +14,8 @@ import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
-from chatkb.errors import InvalidInputError, NotFoundError
+from chatkb.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
 from chatkb.kb import KnowledgeBase
-from chatkb.server.errors import PayloadTooLargeError
 
 FILES_DIR = "files"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')

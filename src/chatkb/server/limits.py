@@ -7,7 +7,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chatkb.server.errors import CHATCHAT_PREFIXES, PayloadTooLargeError
+from chatkb.errors import PayloadTooLargeError
+from chatkb.server.errors import CHATCHAT_PREFIXES
 
 
 class BodyLimit:

@@ -13,12 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse
 
-from chatkb.errors import NotFoundError
+from chatkb.errors import NotFoundError, PayloadTooLargeError
 from chatkb.ingest import SourceFile, remove
 from chatkb.kb import KnowledgeBase
 from chatkb.server import files as originals
 from chatkb.server.deps import PrincipalDep, StateDep
-from chatkb.server.errors import PayloadTooLargeError
 from chatkb.server.jobs import Job
 from chatkb.server.schemas import (
     DocumentPublic,

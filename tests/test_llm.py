@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,21 @@ def test_extractive_answer_quotes_the_best_sentences_with_citations() -> None:
     assert text.startswith(LABEL_EN)
     assert "- Its atomic number is 8. [1]" in text
     assert "noble gas" not in text
+
+
+def test_a_reader_that_stops_early_closes_the_model_stream() -> None:
+    from chatkb.answer import AnswerStream
+
+    closed: list[bool] = []
+
+    def pieces() -> Iterator[str]:
+        try:
+            yield from ["a", "b", "c"]
+        finally:
+            closed.append(True)
+
+    stream = AnswerStream(hits=[], pieces=pieces(), model="m", extractive=False, found=True)
+    reader = iter(stream)
+    assert next(reader) == "a"
+    reader.close()  # what the server does when the client disconnects
+    assert closed == [True]

@@ -49,9 +49,19 @@ class AnswerStream:
         self._text: list[str] = []
 
     def __iter__(self) -> Iterator[str]:
-        for piece in self._pieces:
-            self._text.append(piece)
-            yield piece
+        try:
+            for piece in self._pieces:
+                self._text.append(piece)
+                yield piece
+        finally:
+            # A reader that stops early (a client that hung up) must stop the model too:
+            # closing the pieces closes the LLM server's stream, which ends its generation.
+            self.close()
+
+    def close(self) -> None:
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
 
     def result(self) -> Answer:
         for _ in self:  # drain whatever the caller did not read

@@ -24,7 +24,7 @@ from chatkb.kb import KnowledgeBase
 from chatkb.loaders import LoaderOptions, load_file
 from chatkb.models import Chunk, LoadedDocument
 from chatkb.settings import Settings
-from chatkb.splitter import split
+from chatkb.splitter import split, with_headings
 from chatkb.store.base import ChunkRecord, DocumentRecord
 from chatkb.tokenize import tokenize
 
@@ -227,14 +227,8 @@ def _chunk_record(doc_id: str, chunk: Chunk, title: str | None) -> ChunkRecord:
 
 
 def passage_text(chunk: Chunk, title: str | None) -> str:
-    """What gets embedded and keyword-indexed: the chunk under its headings and title.
-
-    A passage that reads "It was founded in 1911" is findable by the company's name only
-    when the heading that names it travels with it.
-    """
-    context = [h for h in (title, *chunk.heading_path) if h and h not in chunk.text[:200]]
-    context = list(dict.fromkeys(context))
-    return " > ".join(context) + "\n" + chunk.text if context else chunk.text
+    """What gets embedded and keyword-indexed: the chunk under its title and headings."""
+    return with_headings(chunk.text, (title, *chunk.heading_path))
 
 
 def _vectors(

@@ -31,6 +31,7 @@ from chatkb.relevance import (
 )
 from chatkb.rerankers import Reranker
 from chatkb.settings import RetrievalSettings
+from chatkb.splitter import with_headings
 from chatkb.store.base import ScoredKey, StoredChunk
 from chatkb.tokenize import tokenize
 
@@ -143,14 +144,7 @@ def _filtered(search: _SearchFn, k: int, allowed: set[int] | None) -> list[Score
 
 def _allowed_keys(kb: KnowledgeBase, filters: SearchFilter) -> set[int]:
     doc_ids = [d.doc_id for d in kb.store.list_documents() if filters.accepts(d)]
-    keys: set[int] = set()
-    conn = kb.store.connection()
-    for start in range(0, len(doc_ids), 500):
-        batch = doc_ids[start : start + 500]
-        marks = ",".join("?" * len(batch))
-        rows = conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)
-        keys.update(int(row[0]) for row in rows)
-    return keys
+    return kb.store.chunk_keys(doc_ids)
 
 
 def fuse(
@@ -264,17 +258,11 @@ def _to_hits(fused: Sequence[_Fused], *, multi: bool) -> list[Hit]:
 
 
 def _chunk_passage(chunk: StoredChunk) -> str:
-    return _with_headings(chunk.heading_path, chunk.text)
+    return with_headings(chunk.text, chunk.heading_path)
 
 
 def _passage(hit: Hit) -> str:
-    return _with_headings(hit.heading_path, hit.text)
-
-
-def _with_headings(heading_path: Sequence[str], text: str) -> str:
-    """The chunk under its headings, as it was indexed: a title names what it is about."""
-    context = [h for h in heading_path if h and h not in text[:200]]
-    return " > ".join(context) + "\n" + text if context else text
+    return with_headings(hit.text, hit.heading_path)
 
 
 def decide(
@@ -296,12 +284,3 @@ def decide(
     weights = weights_for(embedder, settings.relevance_weights, candidates=signals.candidates)
     score = probability(signals, weights)
     return Relevance(score, score >= settings.min_relevance, signals)
-
-
-def is_relevant(hits: Sequence[Hit], settings: RetrievalSettings) -> bool:
-    """The fixed-cosine rule alone (``retrieval.min_dense_score``); ``search`` decides with
-    the calibrated rule and should be preferred."""
-    best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
-    if best_dense is None:
-        return bool(hits)
-    return best_dense >= settings.min_dense_score

@@ -8,7 +8,7 @@ sentences taken from the end of the previous chunk.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from chatkb.models import Block, Chunk, LoadedDocument
@@ -215,3 +215,14 @@ def sentences(text: str) -> list[str]:
         start = match.end()
     spans.append(_trim(text, Span(start, len(text))))
     return [text[s.start : s.end] for s in spans if s.end > s.start]
+
+
+def with_headings(text: str, headings: Sequence[str | None]) -> str:
+    """``text`` under the headings (and title) it does not already start with.
+
+    This is what gets embedded and keyword-indexed, and what rerankers and the relevance
+    decision read: "It was founded in 1911" is findable by the company's name only when the
+    heading that names it travels with it.
+    """
+    context = list(dict.fromkeys(h for h in headings if h and h not in text[:200]))
+    return " > ".join(context) + "\n" + text if context else text

@@ -252,6 +252,17 @@ class EmbeddedStore:
         by_key = {row[0]: _stored_chunk(row) for row in rows}
         return [by_key[key] for key in keys if key in by_key]
 
+    def chunk_keys(self, doc_ids: Sequence[str]) -> set[int]:
+        """Keys of every chunk of these documents (for metadata filters)."""
+        keys: set[int] = set()
+        conn = self.connection()
+        for start in range(0, len(doc_ids), 500):
+            batch = list(doc_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)
+            keys.update(int(row[0]) for row in rows)
+        return keys
+
     def chunks_of(self, doc_id: str) -> list[StoredChunk]:
         rows = (
             self.connection()

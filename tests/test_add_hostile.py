@@ -79,3 +79,18 @@ def test_hostile_files_fail_alone(
     assert hits[0]["source"] == "gbk.txt"
     pdf_hit = cli.json("search", "k", "handbook", "--top-k", "1")[0]
     assert pdf_hit["source"] == "handbook.pdf" and pdf_hit["page"] >= 1
+
+
+def test_every_chunk_of_a_long_table_starts_with_its_header(
+    cli: Cli, library: Library, tmp_path: Path
+) -> None:
+    rows = "\n".join(f"{i},Station {i},{i * 7} passengers,line {i % 5}" for i in range(200))
+    (tmp_path / "stations.csv").write_text("id,name,traffic,line\n" + rows, encoding="utf-8")
+    cli("kb", "create", "t")
+    cli("add", "t", str(tmp_path / "stations.csv"))
+    chunks = library.open("t").store.chunks_of(library.open("t").store.list_documents()[0].doc_id)
+    assert len(chunks) > 5
+    for chunk in chunks:
+        lines = chunk.text.splitlines()
+        assert lines[0].replace(" ", "") == "|id|name|traffic|line|", lines[0]
+        assert set(lines[1].replace(" ", "")) <= set("|-:")

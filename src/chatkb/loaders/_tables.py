@@ -9,9 +9,10 @@ from chatkb.models import Block
 
 _SPACE = re.compile(r"\s+")
 
-# A table block stays below this size (unless one row alone is bigger), so the splitter can
-# keep it whole and every block is understandable on its own.
-MAX_TABLE_CHARS = 1500
+# A table block stays below this size (unless one row alone is bigger), so the splitter
+# keeps it whole in one chunk (the default chunk is 600 characters) and every chunk of a
+# long table starts with its header row: a row is only understandable under its header.
+MAX_TABLE_CHARS = 500
 
 
 def cell_text(value: object) -> str:

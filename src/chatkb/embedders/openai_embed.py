@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from chatkb._http import post_json
 from chatkb.embedders.base import TextKind, Vectors, normalise
 from chatkb.errors import BackendUnavailableError, ConfigError
 from chatkb.settings import EmbedderSettings
@@ -61,17 +62,7 @@ class OpenAIEmbedder:
         }
         if self._send_input_type:
             body["input_type"] = kind
-        try:
-            response = self._client.post("/embeddings", json=body)
-        except httpx.TransportError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach the embedding server at {self.base_url}: {exc}; is it running?"
-            ) from exc
-        if response.status_code >= 400:
-            raise BackendUnavailableError(
-                f"embedding server at {self.base_url} answered HTTP {response.status_code}: "
-                f"{response.text[:300]}"
-            )
+        response = post_json(self._client, "/embeddings", body, service="embedding server")
         return _vectors(response, len(texts), self.base_url)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from chatkb._http import post_json
 from chatkb.errors import BackendUnavailableError, ConfigError
 from chatkb.rerankers.base import to_probability
 from chatkb.settings import RerankerSettings
@@ -57,17 +58,7 @@ class HttpReranker:
             body["return_documents"] = False
             if self.model:
                 body["model"] = self.model
-        try:
-            response = self._client.post("/rerank", json=body)
-        except httpx.TransportError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach the reranker at {self.base_url}: {exc}; is it running?"
-            ) from exc
-        if response.status_code >= 400:
-            raise BackendUnavailableError(
-                f"reranker at {self.base_url} answered HTTP {response.status_code}: "
-                f"{response.text[:300]}"
-            )
+        response = post_json(self._client, "/rerank", body, service="reranker")
         return _scores(response, len(passages), self.base_url)
 
 

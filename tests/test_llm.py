@@ -119,3 +119,10 @@ def test_a_reader_that_stops_early_closes_the_model_stream() -> None:
     assert next(reader) == "a"
     reader.close()  # what the server does when the client disconnects
     assert closed == [True]
+
+
+def test_extractive_answer_does_not_quote_questions_back() -> None:
+    faq = "Who do I call when the VPN does not connect?\nCall the IT desk at extension 4100."
+    text = extractive_answer("Who do I call when the VPN does not connect?", [_hit(1, faq)])
+    assert "- Call the IT desk at extension 4100. [1]" in text
+    assert "Who do I call" not in text

@@ -22,10 +22,7 @@ def extractive_answer(question: str, hits: Sequence[Hit], *, max_sentences: int 
     """Up to ``max_sentences`` source sentences, best first, each followed by its ``[n]``."""
     query = set(tokenize(question, drop_stopwords=True))
     candidates = [
-        (n, s)
-        for n, hit in enumerate(hits, 1)
-        for s in sentences(hit.text)
-        if len(s) >= MIN_SENTENCE_CHARS and s.strip() not in hit.heading_path
+        (n, s) for n, hit in enumerate(hits, 1) for s in sentences(hit.text) if _can_answer(s, hit)
     ]
     if not candidates:
         return ""
@@ -46,3 +43,13 @@ def extractive_answer(question: str, hits: Sequence[Hit], *, max_sentences: int 
     label = LABEL_ZH if is_chinese(question) else LABEL_EN
     lines = [f"- {candidates[i][1].strip()} [{candidates[i][0]}]" for i in picked]
     return label + "\n\n" + "\n".join(lines)
+
+
+def _can_answer(sentence: str, hit: Hit) -> bool:
+    """Titles, bullets and questions (an FAQ repeats the user's question) answer nothing."""
+    text = sentence.strip()
+    return (
+        len(text) >= MIN_SENTENCE_CHARS
+        and text not in hit.heading_path
+        and not text.rstrip("”’\"')）").endswith(("?", "？"))
+    )

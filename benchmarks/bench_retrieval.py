@@ -57,9 +57,11 @@ def main() -> None:
     print(f"corpus           {args.corpus}")
     print(f"chunking         {kb.config.chunk_size} chars, overlap {kb.config.chunk_overlap}")
     print(f"documents        {len(report.outcomes)} ({summary['failed']} failed)")
-    print(f"chunks           {summary['chunks']} ({embedded} embedded)")
+    chunks = int(summary["chunks"])  # type: ignore[call-overload]
+    print(f"chunks           {chunks} ({embedded} texts embedded: windows and short chunks)")
     if embedded:
-        print(f"ingest           {elapsed:.1f} s, {embedded / elapsed:.2f} chunks/s")
+        rate = f"{chunks / elapsed:.2f} chunks/s, {embedded / elapsed:.2f} texts/s"
+        print(f"ingest           {elapsed:.1f} s, {rate}")
 
     items = load_qa(args.qa)[: args.limit or None]
     probe = load_qa(args.unanswerable)[: args.limit or None] if args.unanswerable else []

@@ -81,7 +81,12 @@ def test_removed_document_vanishes_from_every_index(
     assert kb.store.check_consistency() == []
     # No orphaned vectors stay behind.
     conn = kb.store.connection()
-    assert conn.execute("SELECT count(*) FROM vectors").fetchone()[0] == kb.info()["chunks"]
+    used = conn.execute(
+        "SELECT count(DISTINCT h) FROM (SELECT text_hash AS h FROM windows UNION ALL "
+        "SELECT text_hash FROM chunks c WHERE NOT EXISTS "
+        "(SELECT 1 FROM windows w WHERE w.chunk = c.id))"
+    ).fetchone()[0]
+    assert conn.execute("SELECT count(*) FROM vectors").fetchone()[0] == used > 0
 
 
 def test_corrupt_pdf_fails_alone(library: Library, settings: Settings, tmp_path: Path) -> None:
@@ -146,3 +151,29 @@ def test_discover_skips_hidden_and_names_sources_relative(tmp_path: Path, hidden
     single.write_text("# s")
     found = discover([tmp_path / "a", single])
     assert [f.source for f in found] == ["b/x.txt", "single.md"]
+
+
+def test_long_chunks_are_embedded_as_sentence_windows(
+    library: Library, settings: Settings, tmp_path: Path
+) -> None:
+    folder = _copy(["TRIAL_109.txt"], tmp_path / "docs")
+    windowed, whole = library.create("w"), library.create("whole", window_chars=0)
+    assert (windowed.config.window_chars, whole.config.window_chars) == (250, 0)
+    for kb in (windowed, whole):
+        ingest(kb, discover([folder]), settings)
+        assert kb.store.check_consistency() == []
+    rows = (
+        windowed.store.connection()
+        .execute(
+            "SELECT c.text, count(w.chunk) FROM chunks c LEFT JOIN windows w ON w.chunk = c.id "
+            "GROUP BY c.id"
+        )
+        .fetchall()
+    )
+    assert any(n >= 2 for _, n in rows), "a 600-character chunk has several windows"
+    assert all(n == 0 for text, n in rows if len(text) <= 250), "a short chunk is embedded whole"
+    assert whole.store.connection().execute("SELECT count(*) FROM windows").fetchone()[0] == 0
+    # A question about one sentence finds its chunk either way, and the same chunk first.
+    question = "马飚是哪个民族的"
+    first = [retrieve([kb], question, settings.retrieval, top_k=1)[0] for kb in (windowed, whole)]
+    assert first[0].text == first[1].text and "壮族" in first[0].text

@@ -23,14 +23,15 @@ from chatkb.settings import Settings, load_settings
 pytestmark = pytest.mark.slow
 
 # Measured with these defaults (docs/retrieval.md): zh-dev recall@5 1.000, R@2000c 1.000,
-# MRR@10 0.992, wrong refusals 0.020; en-dev 0.953, 0.950, 0.883, 0.037.
+# MRR@10 0.993, wrong refusals 0.023; en-dev 0.980, 0.967, 0.894, 0.030. The en-dev R@2000c
+# floor is the goal (half the best anchor's 26 misses: at most 13).
 FLOORS = {
-    "zh-dev": {"recall@5": 0.98, "R@2000c": 0.98, "mrr@10": 0.97},
-    "en-dev": {"recall@5": 0.93, "R@2000c": 0.93, "mrr@10": 0.86},
+    "zh-dev": {"recall@5": 0.98, "R@2000c": 0.99, "mrr@10": 0.98},
+    "en-dev": {"recall@5": 0.96, "R@2000c": 0.956, "mrr@10": 0.87},
 }
 CEILINGS = {
     "zh-dev": {"wrong_refusals": 0.05},
-    "en-dev": {"wrong_refusals": 0.06},
+    "en-dev": {"wrong_refusals": 0.05},
 }
 
 

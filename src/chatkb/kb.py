@@ -36,6 +36,9 @@ class KBConfig:
     chunk_size: int
     chunk_overlap: int
     description: str = ""
+    # Characters per embedded sentence window; 0 (and kb.json files from before windows):
+    # each chunk is embedded whole.
+    window_chars: int = 0
     created_at: str = ""
     # Answer prompt settings (may change later; kb.json files without them get the defaults).
     system_prompt: str = ""
@@ -44,6 +47,11 @@ class KBConfig:
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+    def dense_profile(self) -> str:
+        """What this KB's dense scores are cosines of: its embedder, and whether chunks are
+        embedded as sentence windows (their cosines run higher; relevance.py fits each)."""
+        return f"{self.embedder}+windows" if self.window_chars else self.embedder
 
     def prompt_template(self) -> PromptTemplate:
         """How answers from this knowledge base are prompted (chatkb.llm.prompts)."""
@@ -110,6 +118,7 @@ class Library:
         embedder: str | None = None,
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
+        window_chars: int | None = None,
         prompt: PromptTemplate | None = None,
     ) -> KnowledgeBase:
         _check_name(name)
@@ -127,6 +136,7 @@ class Library:
             dim=model.dim,
             chunk_size=size,
             chunk_overlap=overlap,
+            window_chars=chunking.window_chars if window_chars is None else window_chars,
             description=description,
             created_at=_now(),
             **_prompt_fields(prompt or PromptTemplate()),

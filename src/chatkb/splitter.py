@@ -226,3 +226,37 @@ def with_headings(text: str, headings: Sequence[str | None]) -> str:
     """
     context = list(dict.fromkeys(h for h in headings if h and h not in text[:200]))
     return " > ".join(context) + "\n" + text if context else text
+
+
+def sentence_windows(text: str, max_chars: int) -> list[str]:
+    """``text`` cut into runs of whole sentences of at most ``max_chars`` (one longer
+    sentence stands alone): what gets embedded for a chunk.
+
+    A question is usually about one or two sentences; a 600-character chunk's single vector
+    blurs them with their neighbours, while a window's vector does not (docs/retrieval.md
+    #sentence-windows). Tables stay whole: a row means little without its header. ``[text]``
+    when windows are off (``max_chars`` 0) or the text already fits.
+    """
+    if max_chars <= 0 or len(text) <= max_chars or _is_table(text):
+        return [text]
+    spans, start = [], 0
+    for match in _FULL_STOP.finditer(text):
+        spans.append(_trim(text, Span(start, match.end())))
+        start = match.end()
+    spans.append(_trim(text, Span(start, len(text))))
+    windows: list[str] = []
+    first: Span | None = None
+    last: Span | None = None
+    for span in (s for s in spans if s.end > s.start):
+        if first is not None and last is not None and span.end - first.start > max_chars:
+            windows.append(text[first.start : last.end])
+            first = None
+        first, last = first or span, span
+    if first is not None and last is not None:
+        windows.append(text[first.start : last.end])
+    return windows
+
+
+def _is_table(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return sum(line.lstrip().startswith("|") for line in lines) * 2 > len(lines)

@@ -27,6 +27,9 @@ def create(
     embedder: str | None = typer.Option(None, help="Embedder name (default: settings)."),
     chunk_size: int | None = typer.Option(None, min=50, max=8000, help="Characters per chunk."),
     chunk_overlap: int | None = typer.Option(None, min=0, help="Characters of overlap."),
+    window_chars: int | None = typer.Option(
+        None, min=0, max=8000, help="Sentence windows embedded per chunk; 0 = whole chunks."
+    ),
     exist_ok: bool = typer.Option(False, "--exist-ok", help="Succeed if it already exists."),
     system_prompt: str = typer.Option("", "--system-prompt", help=SYSTEM_PROMPT_HELP),
     answer_language: str = typer.Option("auto", "--answer-language", help=LANGUAGE_HELP),
@@ -45,6 +48,7 @@ def create(
         embedder=embedder,
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
+        window_chars=window_chars,
         prompt=PromptTemplate(system_prompt, answer_language, citation_style),
     )
     if as_json:

@@ -26,6 +26,9 @@ class KBCreate(_In):
     embedder: str | None = Field(None, max_length=200, description="default: [embedder] name")
     chunk_size: int | None = Field(None, ge=50, le=8000)
     chunk_overlap: int | None = Field(None, ge=0, le=4000)
+    window_chars: int | None = Field(
+        None, ge=0, le=8000, description="sentence windows embedded per chunk; 0 = whole chunks"
+    )
 
 
 class KBUpdate(_In):
@@ -39,6 +42,7 @@ class KBPublic(BaseModel):
     dim: int
     chunk_size: int
     chunk_overlap: int
+    window_chars: int
     created_at: str
     documents: int
     chunks: int

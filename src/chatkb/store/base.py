@@ -8,13 +8,11 @@ chunk's document is replaced.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-
-from chatkb.embedders import Vectors
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,13 @@ class ChunkRecord:
     heading_path: tuple[str, ...]
     text_hash: str
     keywords: str  # space-separated keyword tokens
+    # Hashes of the sentence windows embedded for this chunk; empty: the chunk is embedded
+    # whole, under ``text_hash``.
+    windows: tuple[str, ...] = ()
+
+    def embedded_hashes(self) -> tuple[str, ...]:
+        """The texts whose vectors stand for this chunk in dense search."""
+        return self.windows or (self.text_hash,)
 
 
 @dataclass(frozen=True)
@@ -74,15 +79,20 @@ class Store(Protocol):
     """Storage and search for one knowledge base. Writes are per document and atomic."""
 
     def replace_document(
-        self, document: DocumentRecord, chunks: Sequence[ChunkRecord], vectors: Vectors
+        self,
+        document: DocumentRecord,
+        chunks: Sequence[ChunkRecord],
+        vectors: Mapping[str, np.ndarray],
     ) -> None:
-        """Insert or replace every chunk of ``document.source`` in one transaction."""
+        """Insert or replace every chunk of ``document.source`` in one transaction;
+        ``vectors`` maps each of the chunks' ``embedded_hashes`` to its vector."""
 
     def delete_document(self, source: str) -> bool:
         """Remove a document from every index; False when it was not there."""
 
     def dense_search(self, query: np.ndarray, k: int) -> list[ScoredKey]:
-        """The ``k`` chunks nearest to a unit query vector, by cosine."""
+        """The ``k`` chunks nearest to a unit query vector, by the cosine of each chunk's
+        nearest embedded text (its best sentence window, or the whole chunk)."""
 
     def keyword_search(self, tokens: Sequence[str], k: int) -> list[ScoredKey]:
         """The ``k`` best BM25 matches for keyword tokens."""

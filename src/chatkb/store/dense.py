@@ -3,6 +3,9 @@
 The catalog is the truth; these files are a cache stamped with the catalog's generation.
 A stale or missing cache is rebuilt from the catalog, so a crash can never make search
 disagree with the catalog for longer than one rebuild.
+
+A chunk may have several rows (its sentence windows); rows are ordered by chunk key, and a
+chunk scores the cosine of its best row.
 """
 
 from __future__ import annotations
@@ -24,32 +27,42 @@ class DenseIndex:
         self.directory = directory
         self.dim = dim
         self._matrix: npt.NDArray[np.float32] = np.zeros((0, dim), dtype=np.float32)
-        self._keys: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._chunks: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)  # distinct keys
+        self._starts: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)  # their first rows
         self._generation = -1
         self._lock = threading.Lock()
 
     def search(
         self, conn: sqlite3.Connection, generation: int, query: np.ndarray, k: int
     ) -> list[ScoredKey]:
-        matrix, keys = self._current(conn, generation)
-        if len(keys) == 0:
+        matrix, chunks, starts = self._current(conn, generation)
+        if len(chunks) == 0:
             return []
-        scores = matrix @ query.astype(np.float32)
-        k = min(k, len(keys))
+        rows = matrix @ query.astype(np.float32)
+        scores = rows if len(starts) == len(rows) else np.maximum.reduceat(rows, starts)
+        k = min(k, len(chunks))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [ScoredKey(int(keys[i]), float(scores[i])) for i in top]
+        return [ScoredKey(int(chunks[i]), float(scores[i])) for i in top]
 
     def refresh(self, conn: sqlite3.Connection, generation: int) -> None:
         self._current(conn, generation)
 
     def _current(
         self, conn: sqlite3.Connection, generation: int
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         with self._lock:
             if self._generation != generation and not self._load_files(generation):
                 self._rebuild(conn, generation)
-            return self._matrix, self._keys
+            return self._matrix, self._chunks, self._starts
+
+    def _set(
+        self, matrix: npt.NDArray[np.float32], keys: npt.NDArray[np.int64], generation: int
+    ) -> None:
+        self._matrix, self._generation = matrix, generation
+        # Keys are sorted, so each chunk's rows are one run starting at its first index.
+        self._chunks, starts = np.unique(keys, return_index=True)
+        self._starts = starts.astype(np.int64)
 
     def _paths(self) -> tuple[Path, Path, Path]:
         d = self.directory
@@ -65,21 +78,24 @@ class DenseIndex:
             keys = np.load(keys_path, allow_pickle=False)
         except (OSError, ValueError):
             return False
-        if matrix.shape != (len(keys), self.dim):
+        if matrix.shape != (len(keys), self.dim) or np.any(np.diff(keys) < 0):
             return False
-        self._matrix, self._keys, self._generation = matrix, keys, generation
+        self._set(matrix, keys, generation)
         return True
 
     def _rebuild(self, conn: sqlite3.Connection, generation: int) -> None:
         rows = conn.execute(
             "SELECT c.id, v.vector FROM chunks c JOIN vectors v ON v.text_hash = c.text_hash "
-            "ORDER BY c.id"
+            "WHERE NOT EXISTS (SELECT 1 FROM windows w WHERE w.chunk = c.id) "
+            "UNION ALL "
+            "SELECT w.chunk, v.vector FROM windows w JOIN vectors v ON v.text_hash = w.text_hash "
+            "ORDER BY 1"
         ).fetchall()
         keys = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         matrix = np.zeros((len(rows), self.dim), dtype=np.float32)
         for i, (_, blob) in enumerate(rows):
             matrix[i] = np.frombuffer(blob, dtype=np.float32)
-        self._matrix, self._keys, self._generation = matrix, keys, generation
+        self._set(matrix, keys, generation)
         self._write_files(matrix, keys, generation)
 
     def _write_files(

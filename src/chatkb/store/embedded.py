@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,6 +35,13 @@ CREATE INDEX IF NOT EXISTS chunks_by_hash ON chunks(text_hash);
 -- Vectors are keyed by the hash of the text that was embedded, so identical text is
 -- embedded once, and a crashed ingest finds its finished batches here on the next run.
 CREATE TABLE IF NOT EXISTS vectors (text_hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
+-- A chunk's sentence windows, each embedded on its own (docs/retrieval.md#sentence-windows);
+-- a chunk without rows here is embedded whole, under its own text_hash.
+CREATE TABLE IF NOT EXISTS windows (
+    chunk INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE, text_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS windows_by_chunk ON windows(chunk);
+CREATE INDEX IF NOT EXISTS windows_by_hash ON windows(text_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
     tokens, tokenize = "unicode61 remove_diacritics 0"
 );
@@ -125,11 +132,17 @@ class EmbeddedStore:
         return [DocumentRecord(*row) for row in rows]
 
     def replace_document(
-        self, document: DocumentRecord, chunks: Sequence[ChunkRecord], vectors: Vectors
+        self,
+        document: DocumentRecord,
+        chunks: Sequence[ChunkRecord],
+        vectors: Mapping[str, np.ndarray],
     ) -> None:
+        missing = {h for c in chunks for h in c.embedded_hashes()} - set(vectors)
+        if missing:
+            raise ValueError(f"{len(missing)} embedded texts of {document.source} lack a vector")
         with self.transaction() as conn:
             self._delete(conn, document.source)
-            self._put_vectors(conn, [c.text_hash for c in chunks], vectors)
+            self._put_vectors(conn, list(vectors), list(vectors.values()))
             conn.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 tuple(document.__dict__.values()),
@@ -153,6 +166,7 @@ class EmbeddedStore:
                 conn.execute(
                     "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)", (key, chunk.keywords)
                 )
+                self._put_windows(conn, key, chunk.windows)
             self._bump_generation(conn)
 
     def delete_document(self, source: str) -> bool:
@@ -172,6 +186,12 @@ class EmbeddedStore:
         conn.execute("DELETE FROM chunks WHERE doc_id = ?", row)
         conn.execute("DELETE FROM documents WHERE doc_id = ?", row)
         return True
+
+    @staticmethod
+    def _put_windows(conn: sqlite3.Connection, key: int | None, hashes: Sequence[str]) -> None:
+        conn.executemany(
+            "INSERT INTO windows(chunk, text_hash) VALUES (?, ?)", [(key, h) for h in hashes]
+        )
 
     # -- vectors -----------------------------------------------------------------------------
 
@@ -193,7 +213,9 @@ class EmbeddedStore:
             self._put_vectors(conn, text_hashes, vectors)
 
     @staticmethod
-    def _put_vectors(conn: sqlite3.Connection, hashes: Sequence[str], vectors: Vectors) -> None:
+    def _put_vectors(
+        conn: sqlite3.Connection, hashes: Sequence[str], vectors: Vectors | Sequence[np.ndarray]
+    ) -> None:
         conn.executemany(
             "INSERT OR IGNORE INTO vectors(text_hash, vector) VALUES (?, ?)",
             [
@@ -206,7 +228,8 @@ class EmbeddedStore:
         """Drop cached vectors no chunk uses any more (after a complete ingest or removal)."""
         with self.transaction() as conn:
             cursor = conn.execute(
-                "DELETE FROM vectors WHERE text_hash NOT IN (SELECT text_hash FROM chunks)"
+                "DELETE FROM vectors WHERE text_hash NOT IN (SELECT text_hash FROM chunks) "
+                "AND text_hash NOT IN (SELECT text_hash FROM windows)"
             )
             return cursor.rowcount
 
@@ -288,17 +311,27 @@ class EmbeddedStore:
         return _stored_chunk(row) if row else None
 
     def update_chunk(
-        self, chunk_id: str, *, text: str, text_hash: str, keywords: str, vector: np.ndarray
+        self,
+        chunk_id: str,
+        *,
+        text: str,
+        keywords: str,
+        text_hash: str,
+        windows: Sequence[str],
+        vectors: Mapping[str, np.ndarray],
     ) -> bool:
-        """Replace one chunk's text, vector and keyword row in one transaction."""
+        """Replace one chunk's text, vectors and keyword row in one transaction; ``windows``
+        and ``vectors`` as in ``replace_document``."""
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
             if row is None:
                 return False
-            self._put_vectors(conn, [text_hash], vector.reshape(1, -1))
+            self._put_vectors(conn, list(vectors), list(vectors.values()))
             conn.execute(
                 "UPDATE chunks SET text = ?, text_hash = ? WHERE id = ?", (text, text_hash, row[0])
             )
+            conn.execute("DELETE FROM windows WHERE chunk = ?", row)
+            self._put_windows(conn, row[0], windows)
             conn.execute("DELETE FROM keywords WHERE rowid = ?", row)
             conn.execute("INSERT INTO keywords(rowid, tokens) VALUES (?, ?)", (row[0], keywords))
             self._bump_generation(conn)
@@ -335,8 +368,13 @@ class EmbeddedStore:
         checks = {
             "chunks without a document": "SELECT count(*) FROM chunks WHERE doc_id NOT IN "
             "(SELECT doc_id FROM documents)",
-            "chunks without a vector": "SELECT count(*) FROM chunks WHERE text_hash NOT IN "
+            "chunks without a vector": "SELECT count(*) FROM chunks c WHERE text_hash NOT IN "
+            "(SELECT text_hash FROM vectors) AND NOT EXISTS "
+            "(SELECT 1 FROM windows w WHERE w.chunk = c.id)",
+            "windows without a vector": "SELECT count(*) FROM windows WHERE text_hash NOT IN "
             "(SELECT text_hash FROM vectors)",
+            "windows without a chunk": "SELECT count(*) FROM windows WHERE chunk NOT IN "
+            "(SELECT id FROM chunks)",
             "keyword rows without a chunk": "SELECT count(*) FROM keywords WHERE rowid NOT IN "
             "(SELECT id FROM chunks)",
             "chunks without keyword rows": "SELECT count(*) FROM chunks WHERE id NOT IN "

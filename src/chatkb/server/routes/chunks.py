@@ -7,7 +7,7 @@ import hashlib
 from fastapi import APIRouter, Response
 
 from chatkb.errors import InvalidInputError, NotFoundError
-from chatkb.ingest import passage_text
+from chatkb.ingest import embedded_texts, passage_text, windows_of
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Chunk
 from chatkb.server.deps import PrincipalDep, StateDep
@@ -54,7 +54,7 @@ def get_chunk(name: str, chunk_id: str, state: StateDep, principal: PrincipalDep
 def edit_chunk(
     name: str, chunk_id: str, body: ChunkUpdate, state: StateDep, principal: PrincipalDep
 ) -> ChunkPublic:
-    """Replace a chunk's text; its vector and keyword entry change in the same transaction.
+    """Replace a chunk's text; its vectors and keyword entry change in the same transaction.
 
     The edit lasts until the document's file changes and is indexed again.
     """
@@ -64,13 +64,16 @@ def edit_chunk(
     title = record.title if record else None
     chunk = Chunk(0, body.text, old.start, old.end, old.page, old.heading_path)
     indexed = passage_text(chunk, title)
-    vector = kb.embedder().embed([indexed], "passage")[0]
+    text_hash = hashlib.sha256(indexed.encode("utf-8")).hexdigest()
+    embedded = embedded_texts(chunk, title, kb.config.window_chars)
+    vectors = kb.embedder().embed(list(embedded.values()), "passage")
     kb.store.update_chunk(
         chunk_id,
         text=body.text,
-        text_hash=hashlib.sha256(indexed.encode("utf-8")).hexdigest(),
         keywords=" ".join(tokenize(indexed)),
-        vector=vector,
+        text_hash=text_hash,
+        windows=windows_of(embedded, text_hash),
+        vectors=dict(zip(embedded, vectors, strict=True)),
     )
     kb.store.prune_vectors()
     return chunk_public(_find(kb, chunk_id))

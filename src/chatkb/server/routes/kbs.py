@@ -34,6 +34,7 @@ def create_kb(body: KBCreate, state: StateDep, principal: PrincipalDep) -> KBPub
         embedder=body.embedder,
         chunk_size=body.chunk_size,
         chunk_overlap=body.chunk_overlap,
+        window_chars=body.window_chars,
     )
     return kb_public(state, kb)
 

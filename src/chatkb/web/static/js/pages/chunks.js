@@ -4,7 +4,7 @@ import { confirmDialog } from "../dialogs.js";
 import { clear, h, toast } from "../dom.js";
 import { icon } from "../icons.js";
 import { t } from "../i18n.js";
-import { link, pathOf } from "../router.js";
+import { kbBreadcrumbs } from "../widgets.js";
 
 function meta(chunk, n) {
   return h(
@@ -163,14 +163,7 @@ export function renderChunks(root, { name, doc }) {
     h(
       "div",
       { class: "page-inner" },
-      h(
-        "nav",
-        { class: "breadcrumbs", "aria-label": "breadcrumbs" },
-        h("a", { href: "#/kb" }, t("kb.title")),
-        h("span", { "aria-hidden": "true" }, "/"),
-        h("a", { href: link(pathOf("kb", name)) }, name),
-        h("span", { "aria-hidden": "true" }, "/"),
-      ),
+      kbBreadcrumbs(name),
       h(
         "div",
         { class: "page-head" },

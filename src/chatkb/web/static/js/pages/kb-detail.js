@@ -7,18 +7,10 @@ import { documentsTable } from "../kb/documents.js";
 import { uploadArea } from "../kb/upload-view.js";
 import { setPref } from "../prefs.js";
 import { link, navigate, pathOf } from "../router.js";
+import { kbBreadcrumbs, stat } from "../widgets.js";
 import { deleteKbFlow } from "./kbs.js";
 
 const POLL_MS = 2000;
-
-function stat(label, value) {
-  return h(
-    "div",
-    { class: "stat" },
-    h("div", { class: "stat-value" }, value),
-    h("div", { class: "stat-label" }, label),
-  );
-}
 
 function stats(kb) {
   return h(
@@ -44,12 +36,7 @@ function header(kb) {
   return h(
     "div",
     {},
-    h(
-      "nav",
-      { class: "breadcrumbs", "aria-label": "breadcrumbs" },
-      h("a", { href: "#/kb" }, t("kb.title")),
-      h("span", { "aria-hidden": "true" }, "/"),
-    ),
+    kbBreadcrumbs(),
     h(
       "div",
       { class: "page-head" },

@@ -5,7 +5,7 @@ import { citationUrl } from "../chat/citations.js";
 import { clear, formatScore, h, uid } from "../dom.js";
 import { icon } from "../icons.js";
 import { t } from "../i18n.js";
-import { link, pathOf } from "../router.js";
+import { kbBreadcrumbs } from "../widgets.js";
 
 function hitCard(hit, kbs) {
   const url = citationUrl(hit, kbs);
@@ -119,16 +119,7 @@ export function renderRetrieval(root, { name }) {
     h(
       "div",
       { class: "page-inner" },
-      name
-        ? h(
-            "nav",
-            { class: "breadcrumbs", "aria-label": "breadcrumbs" },
-            h("a", { href: "#/kb" }, t("kb.title")),
-            h("span", { "aria-hidden": "true" }, "/"),
-            h("a", { href: link(pathOf("kb", name)) }, name),
-            h("span", { "aria-hidden": "true" }, "/"),
-          )
-        : null,
+      name ? kbBreadcrumbs(name) : null,
       h("div", { class: "page-head" }, h("h1", {}, t("search.title"))),
       h("p", { class: "muted" }, t("search.hint")),
       formSlot,

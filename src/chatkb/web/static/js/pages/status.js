@@ -4,6 +4,7 @@ import * as api from "../api.js";
 import { clear, formatBytes, formatNumber, h } from "../dom.js";
 import { icon } from "../icons.js";
 import { t } from "../i18n.js";
+import { stat } from "../widgets.js";
 
 function gpuPresent(status) {
   const gpu = status.gpu ?? status.doctor?.gpu;
@@ -94,15 +95,6 @@ function modelsTable(rows, gpu) {
     "div",
     { class: "card table-wrap section" },
     h("table", { class: "table" }, h("thead", {}, h("tr", {}, head)), h("tbody", {}, body)),
-  );
-}
-
-function stat(label, value) {
-  return h(
-    "div",
-    { class: "stat" },
-    h("div", { class: "stat-value" }, value),
-    h("div", { class: "stat-label" }, label),
   );
 }
 

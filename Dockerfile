@@ -12,11 +12,16 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+# The entry point's mode is set here: the runtime stage copies it with its mode, which
+# the classic builder can do (COPY --chmod needs BuildKit or buildah).
+COPY docker/entrypoint.sh /entrypoint/chatkb-entrypoint
+RUN chmod 0755 /entrypoint/chatkb-entrypoint
 
 # --- runtime ------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}
-# Extras to install with chatkb, e.g. "server" or "server,llamacpp" (unknown ones are skipped).
-ARG CHATKB_EXTRAS=server
+# Extras of pyproject.toml to install with chatkb, e.g. "llamacpp" (none by default: the
+# server, the web UI and the default embedder are in the plain install).
+ARG CHATKB_EXTRAS=""
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -29,13 +34,15 @@ COPY --from=build /wheels /tmp/wheels
 # One venv, no pip cache, no wheel left behind: the layer holds only what runs.
 RUN python -m venv "$VIRTUAL_ENV" \
     && wheel="$(ls /tmp/wheels/chatkb-*.whl)" \
-    && pip install --no-cache-dir "chatkb[${CHATKB_EXTRAS}] @ file://${wheel}" \
+    && spec="chatkb${CHATKB_EXTRAS:+[${CHATKB_EXTRAS}]}" \
+    && pip install --no-cache-dir "${spec} @ file://${wheel}" \
     && rm -rf /tmp/wheels \
     && find "$VIRTUAL_ENV" -name '__pycache__' -prune -exec rm -rf {} + \
-    && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home chatkb \
+    && groupadd --system --gid 10001 chatkb \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home chatkb \
     && mkdir -p /data \
     && chown chatkb:chatkb /data
-COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/chatkb-entrypoint
+COPY --from=build /entrypoint/chatkb-entrypoint /usr/local/bin/chatkb-entrypoint
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]

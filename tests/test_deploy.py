@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -79,6 +80,64 @@ def test_dockerignore_sends_only_what_the_build_needs() -> None:
         "!src/",
         "!docker/",
     ]
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_the_user_has_its_own_group_10001(name: str) -> None:
+    # useradd --user-group picks a system GID (999): /data was owned by 10001:999.
+    text = (ROOT / name).read_text()
+    assert "groupadd --system --gid 10001 chatkb" in text
+    assert "useradd --system --uid 10001 --gid 10001 " in text
+    assert "--user-group" not in text
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_dockerfile_builds_with_the_classic_builder(name: str) -> None:
+    # COPY --chmod/--chown=<n>:<n> with a variable, heredocs and RUN --mount need BuildKit.
+    text = (ROOT / name).read_text()
+    assert not re.search(r"^(COPY|ADD)\s.*--chmod", text, re.M)
+    assert not re.search(r"^RUN\s+--mount", text, re.M)
+    assert "<<" not in text
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_image_extras_exist_in_pyproject(name: str) -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    found = re.search(r'^ARG CHATKB_EXTRAS="?([^"\n]*)"?$', (ROOT / name).read_text(), re.M)
+    assert found, "CHATKB_EXTRAS has a default"
+    wanted = [e.strip() for e in found.group(1).split(",") if e.strip()]
+    assert not set(wanted) - set(extras), f"pip warns: no such extra {set(wanted) - set(extras)}"
+
+
+def test_the_install_line_takes_no_extras(tmp_path: Path) -> None:
+    line = re.search(r'spec="(chatkb[^"]*)"', (ROOT / "Dockerfile").read_text())
+    assert line
+    show = f'spec="{line.group(1)}"; printf %s "$spec"'
+    for extras, spec in (("", "chatkb"), ("llamacpp", "chatkb[llamacpp]")):
+        done = _run("sh", "-c", show, env={"CHATKB_EXTRAS": extras, "PATH": os.environ["PATH"]})
+        assert done.stdout == spec
+
+
+# -- the command line's messages in the image ----------------------------------------------
+
+
+def test_the_refusal_names_the_config_table(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rich markup used to swallow "[[server.api_keys]]": users read "Add [] entries".
+    monkeypatch.setenv("CHATKB_SERVER__HOST", "0.0.0.0")
+    result = cli("serve", code=1)
+    text = " ".join(result.output.split())
+    assert "refusing to listen on 0.0.0.0" in text
+    assert "Add [[server.api_keys]] entries" in text
+
+
+def test_serve_help_shows_the_host_default(cli: Any) -> None:
+    # "[server] host" was markup too: the help read "(default:  host)".
+    text = " ".join(cli("serve", "--help").output.replace("│", " ").split())
+    assert "(default: server.host in config.toml, else 127.0.0.1)" in text
 
 
 # -- compose -------------------------------------------------------------------------------

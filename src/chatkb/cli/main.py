@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from chatkb import __version__
@@ -28,14 +29,17 @@ class _ErrorsToMessages(TyperGroup):
         try:
             return super().invoke(ctx)
         except ChatkbError as exc:
-            output.err.print(f"[red]error:[/red] {exc.message}", markup=True)
+            # The message is text, not markup: "[[server.api_keys]]" must print as written.
+            output.err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True)
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: one line for the user, the traceback with -v
             if logging.getLogger().isEnabledFor(logging.INFO):
                 raise
-            output.err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (use -v)")
+            output.err.print(
+                f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} (use -v)"
+            )
             raise typer.Exit(1) from None
 
 

@@ -17,7 +17,9 @@ def register_server_commands(app: typer.Typer) -> None:
 
 def serve(
     ctx: typer.Context,
-    host: str | None = typer.Option(None, help="Address to bind (default: [server] host)."),
+    host: str | None = typer.Option(
+        None, help="Address to bind (default: server.host in config.toml, else 127.0.0.1)."
+    ),
     port: int | None = typer.Option(None, min=1, max=65535, help="Port (default: 7861)."),
 ) -> None:
     """Serve the REST API, OpenAI-compatible /v1, Chatchat routes, MCP and the web UI."""

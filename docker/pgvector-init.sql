@@ -1,0 +1,2 @@
+-- The extension chatkb's pgvector store needs, created once with the database.
+CREATE EXTENSION IF NOT EXISTS vector;

@@ -1,4 +1,4 @@
-"""Deployment files, tested as far as this machine allows: Docker cannot run here.
+"""Deployment files, tested as far as a test run allows (scripts/image_smoke.sh runs images).
 
 Dockerfiles are linted with hadolint, the compose file is validated against the compose
 specification's JSON schema, the entry point runs under bash, and the image's install steps
@@ -153,23 +153,68 @@ def test_compose_file_follows_the_compose_spec(tmp_path: Path) -> None:
     assert rejected.returncode != 0, "the schema check must catch a misspelt key"
 
 
-def test_compose_services() -> None:
+def _compose() -> dict[str, Any]:
     yaml = pytest.importorskip("yaml")
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return compose
+
+
+def test_compose_services() -> None:
+    compose = _compose()
     services = compose["services"]
-    assert set(services) == {"chatkb", "ollama", "chatkb-gpu", "ollama-gpu"}
-    assert "profiles" not in services["chatkb"] and services["chatkb-gpu"]["profiles"] == ["gpu"]
+    by_profile: dict[str, set[str]] = {}
+    for name, service in services.items():
+        for profile in service.get("profiles", ["(default)"]):
+            by_profile.setdefault(profile, set()).add(name)
+    assert by_profile == {
+        "(default)": {"chatkb", "ollama"},
+        "gpu": {"chatkb-gpu", "ollama-gpu"},
+        "llamacpp": {"llamacpp"},
+        "milvus": {"etcd", "minio", "milvus"},
+        "pgvector": {"pgvector"},
+    }
     for name in ("chatkb-gpu", "ollama-gpu"):
         (device,) = services[name]["deploy"]["resources"]["reservations"]["devices"]
         assert device == {"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}
     env = services["chatkb"]["environment"]
-    assert env["CHATKB_LLM__PRESET"] == "ollama"
-    assert env["CHATKB_LLM__BASE_URL"] == "http://ollama:11434/v1"
-    assert services["chatkb-gpu"]["environment"]["CHATKB_LLM__BASE_URL"].startswith(
-        "http://ollama-gpu:"
+    assert env["CHATKB_LLM__PRESET"] == "${CHATKB_LLM_PRESET:-ollama}"
+    assert env["CHATKB_LLM__BASE_URL"] == "${CHATKB_LLM_BASE_URL:-http://ollama:11434/v1}"
+    assert services["chatkb-gpu"]["environment"]["CHATKB_LLM__BASE_URL"].endswith(
+        "http://ollama-gpu:11434/v1}"
     )
     assert services["chatkb"]["volumes"] == ["chatkb-data:/data"]
-    assert "milvus" not in json.dumps(compose)
+
+
+def test_compose_wires_the_store_and_llm_profiles_into_chatkb() -> None:
+    services = _compose()["services"]
+    for name in ("chatkb", "chatkb-gpu"):
+        env = services[name]["environment"]
+        assert env["CHATKB_STORE__BACKEND"] == "${CHATKB_STORE_BACKEND:-embedded}"
+        assert env["CHATKB_STORE__MILVUS__URI"] == "http://milvus:19530"
+        assert env["CHATKB_STORE__PGVECTOR__DSN"].startswith("postgresql://chatkb:")
+        assert env["CHATKB_STORE__PGVECTOR__DSN"].endswith("@pgvector:5432/chatkb")
+        depends = services[name]["depends_on"]
+        # A profile that is off must not stop chatkb from starting.
+        for optional in ("llamacpp", "milvus", "pgvector"):
+            assert depends[optional]["required"] is False, (name, optional)
+    assert services["milvus"]["environment"]["ETCD_ENDPOINTS"] == "etcd:2379"
+    assert services["milvus"]["environment"]["MINIO_ADDRESS"] == "minio:9000"
+    assert set(services["milvus"]["depends_on"]) == {"etcd", "minio"}
+    init = services["pgvector"]["volumes"][1].split(":")[0]
+    assert "CREATE EXTENSION IF NOT EXISTS vector" in (ROOT / init).read_text()
+    for name in ("llamacpp", "etcd", "minio", "milvus", "pgvector", "ollama"):
+        assert "ports" not in services[name], f"{name} is reached on the compose network only"
+    for name in ("etcd", "minio", "milvus", "pgvector"):
+        assert "healthcheck" in services[name]
+        assert "latest" not in services[name]["image"], "store images are pinned"
+
+
+def test_compose_needs_only_the_api_key() -> None:
+    # `docker compose config` fails on a ${VAR:?…} without a value: only the key may be one.
+    text = (ROOT / "compose.yaml").read_text()
+    required = set(re.findall(r"\$\{(\w+):\?", text))
+    bare = set(re.findall(r"\$\{(\w+)\}", text))
+    assert required == {"CHATKB_API_KEY"} and not bare
 
 
 # -- entry point ---------------------------------------------------------------------------
@@ -182,9 +227,18 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def test_entrypoint_passes_shellcheck() -> None:
-    done = _run(_tool("shellcheck"), str(ENTRYPOINT))
+@pytest.mark.parametrize("script", ["docker/entrypoint.sh", "scripts/image_smoke.sh"])
+def test_shell_scripts_pass_shellcheck(script: str) -> None:
+    done = _run(_tool("shellcheck"), str(ROOT / script))
     assert done.returncode == 0, done.stdout
+
+
+def test_ci_runs_the_image_smoke_test_after_the_suite() -> None:
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert lines.index("bash scripts/image_smoke.sh") > lines.index("bash scripts/test.sh")
+    smoke = (ROOT / "scripts" / "image_smoke.sh").read_text()
+    assert "MAX_BYTES=${CHATKB_IMAGE_MAX_BYTES:-800000000}" in smoke
+    assert 'echo "image-smoke: $passed passed, $failed failed"' in smoke
 
 
 def test_entrypoint_runs_chatkb_commands(tmp_path: Path) -> None:

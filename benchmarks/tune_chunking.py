@@ -52,7 +52,7 @@ def build(dataset: Path, home: Path, size: int, overlap: int, cache: sqlite3.Con
     rows = cache.execute("SELECT text_hash, vector FROM vectors").fetchall()
     if rows:
         vectors = np.stack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])
-        kb.store.cache_vectors([h for h, _ in rows], vectors)
+        kb.cache_vectors([h for h, _ in rows], vectors)
     report = ingest(kb, discover([dataset / "corpus"]), settings)
     fresh = kb.store.connection().execute("SELECT text_hash, vector FROM vectors").fetchall()
     cache.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", fresh)

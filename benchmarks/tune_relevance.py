@@ -41,12 +41,12 @@ def collect(
 
     settings = load_settings()
     kb = Library(settings).open(kb_name)
-    documents = sorted(kb.store.list_documents(), key=lambda d: d.source)
+    documents = sorted(kb.documents(), key=lambda d: d.source)
     removed = {
         d.source for d in random.Random(7).sample(documents, round(hold_out * len(documents)))
     }
     for source in removed:
-        kb.store.delete_document(source)
+        kb.remove_document(source)
     removed_keys = {doc_key(s) for s in removed}
     rows: list[dict[str, object]] = []
     for label, path in (("own", own), ("other", other)):

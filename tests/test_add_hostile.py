@@ -73,7 +73,7 @@ def test_hostile_files_fail_alone(
     assert summary["added"] == 2
 
     kb = library.open("k")
-    assert {d.source for d in kb.store.list_documents()} == {"handbook.pdf", "gbk.txt"}
+    assert {d.source for d in kb.documents()} == {"handbook.pdf", "gbk.txt"}
     assert kb.store.check_consistency() == []
     hits = cli.json("search", "k", "Python 语言", "--top-k", "1")
     assert hits[0]["source"] == "gbk.txt"
@@ -88,7 +88,7 @@ def test_every_chunk_of_a_long_table_starts_with_its_header(
     (tmp_path / "stations.csv").write_text("id,name,traffic,line\n" + rows, encoding="utf-8")
     cli("kb", "create", "t")
     cli("add", "t", str(tmp_path / "stations.csv"))
-    chunks = library.open("t").store.chunks_of(library.open("t").store.list_documents()[0].doc_id)
+    chunks = library.open("t").chunks(library.open("t").documents()[0].doc_id)
     assert len(chunks) > 5
     for chunk in chunks:
         lines = chunk.text.splitlines()

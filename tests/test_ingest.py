@@ -99,7 +99,7 @@ def test_corrupt_pdf_fails_alone(library: Library, settings: Settings, tmp_path:
     [failed] = report.failed
     assert failed.source == "broken.pdf"
     assert failed.error and "pdf" in failed.error.lower()
-    assert {d.source for d in kb.store.list_documents()} == {"TRIAL_109.txt", "notes.md"}
+    assert {d.source for d in kb.documents()} == {"TRIAL_109.txt", "notes.md"}
 
 
 def _catalog_documents(path: Path) -> int:
@@ -137,7 +137,7 @@ def test_kill_during_add_leaves_a_consistent_kb_that_the_next_add_completes(
     report = ingest(fresh, discover([folder]), settings)
     assert report.count("unchanged") == partial
     assert report.count("added") == len(names) - partial
-    assert len(fresh.store.list_documents()) == len(names)
+    assert len(fresh.documents()) == len(names)
     assert fresh.store.check_consistency() == []
 
 

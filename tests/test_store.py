@@ -25,7 +25,7 @@ def _document(source: str, chunks: int) -> DocumentRecord:
 def _chunk(source: str, index: int, text: str) -> ChunkRecord:
     return ChunkRecord(
         f"{source}-{index}", f"id-{source}", index, text, 0, len(text), None, ("H",),
-        f"t-{text}", " ".join(tokenize(text)),
+        f"t-{text}", tuple(tokenize(text)),
     )  # fmt: skip
 
 
@@ -80,7 +80,7 @@ def test_replace_is_atomic(tmp_path: Path) -> None:
     bad = [_chunk("a", 0, "新的文本"), _chunk("a", 0, "duplicate chunk id")]
     with pytest.raises(sqlite3.IntegrityError):
         store.replace_document(_document("a", 2), bad, _by_hash(bad, _vectors(2, 2)))
-    assert store.chunks_of("id-a")[0].text == "北京是中国的首都"
+    assert store.chunks("id-a")[0].text == "北京是中国的首都"
     assert store.check_consistency() == []
 
 
@@ -112,4 +112,4 @@ def test_a_window_without_a_vector_is_refused(tmp_path: Path) -> None:
     chunk = replace(_chunk("a", 0, "text"), windows=("w1", "w2"))
     with pytest.raises(ValueError, match="lack a vector"):
         store.replace_document(_document("a", 1), [chunk], {"w1": _vectors(1, 4)[0]})
-    assert store.list_documents() == []
+    assert store.documents() == []

@@ -23,8 +23,9 @@ from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
 from chatkb.loaders import LoaderOptions, load_file
 from chatkb.models import Chunk, LoadedDocument
+from chatkb.passages import embedded_texts, passage_text, text_hash, windows_of
 from chatkb.settings import Settings
-from chatkb.splitter import sentence_windows, split, with_headings
+from chatkb.splitter import split
 from chatkb.store.base import ChunkRecord, DocumentRecord
 from chatkb.tokenize import tokenize
 
@@ -120,8 +121,7 @@ def ingest(
         report.outcomes.append(outcome)
         progress.file_done(outcome)
     if report.count("added") or report.count("updated"):
-        kb.store.prune_vectors()
-        kb.store.refresh_indexes()
+        kb.maintain(complete=not report.failed)
     return report
 
 
@@ -129,11 +129,11 @@ def remove(kb: KnowledgeBase, sources: Sequence[str]) -> IngestReport:
     """Remove documents by source from every index."""
     report = IngestReport()
     for source in sources:
-        if kb.store.delete_document(source):
+        if kb.remove_document(source):
             report.outcomes.append(FileOutcome(source, "removed"))
         else:
             report.outcomes.append(FileOutcome(source, "failed", error="no such document"))
-    kb.store.prune_vectors()
+    kb.maintain()
     return report
 
 
@@ -160,7 +160,7 @@ def _ingest_one(
     except OSError as exc:
         return FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}")
     content_hash = hashlib.sha256(data).hexdigest()
-    previous = kb.store.find_document(file.source)
+    previous = kb.find_document(file.source)
     if previous is not None and previous.content_hash == content_hash:
         return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
     try:
@@ -172,7 +172,7 @@ def _ingest_one(
             file, document, chunks, content_hash, len(data), previous, kb.config.window_chars
         )
         vectors, embedded = _vectors(kb, embedder, texts, settings, progress)
-        kb.store.replace_document(record, records, vectors)
+        kb.write_document(record, records, vectors)
     except ChatkbError as exc:
         log.info("failed %s: %s", file.source, exc.message)
         return FileOutcome(file.source, "failed", error=exc.message)
@@ -229,30 +229,9 @@ def _chunk_record(
         page=chunk.page,
         heading_path=chunk.heading_path,
         text_hash=_hash(indexed),
-        keywords=" ".join(tokenize(indexed)),
+        keywords=tuple(tokenize(indexed)),
         windows=windows_of(embedded, _hash(indexed)),
     )
-
-
-def passage_text(chunk: Chunk, title: str | None) -> str:
-    """What gets embedded and keyword-indexed: the chunk under its title and headings."""
-    return with_headings(chunk.text, (title, *chunk.heading_path))
-
-
-def embedded_texts(chunk: Chunk, title: str | None, window_chars: int) -> dict[str, str]:
-    """The texts embedded for a chunk, by hash: its sentence windows, each under its title
-    and headings, or the whole passage when windows are off or it fits one window."""
-    parts = sentence_windows(chunk.text, window_chars)
-    if len(parts) < 2:
-        indexed = passage_text(chunk, title)
-        return {_hash(indexed): indexed}
-    windows = (with_headings(part, (title, *chunk.heading_path)) for part in parts)
-    return {_hash(window): window for window in windows}
-
-
-def windows_of(embedded: dict[str, str], text_hash: str) -> tuple[str, ...]:
-    """``ChunkRecord.windows`` for a chunk's ``embedded_texts``: empty when it is whole."""
-    return () if list(embedded) == [text_hash] else tuple(embedded)
 
 
 def _vectors(
@@ -262,9 +241,9 @@ def _vectors(
     settings: Settings,
     progress: Progress,
 ) -> tuple[dict[str, np.ndarray], int]:
-    """A vector for every text, embedding only those not already cached in the store."""
+    """A vector for every text, embedding only those neither cached nor in the store."""
     hashes = list(texts)
-    cached = kb.store.cached_vectors(hashes)
+    cached = kb.known_vectors(hashes)
     missing = [h for h in hashes if h not in cached]
     batch = settings.embedder.batch_size
     for i in range(0, len(missing), batch):
@@ -272,11 +251,10 @@ def _vectors(
         vectors = embed_batched(
             embedder, [texts[h] for h in part], kind="passage", batch_size=batch
         )
-        kb.store.cache_vectors(part, vectors)  # committed now: a crash keeps finished batches
+        kb.cache_vectors(part, vectors)  # committed now: a crash keeps finished batches
         cached.update(zip(part, vectors, strict=True))
         progress.embedded(min(i + batch, len(missing)), len(missing))
     return {h: np.asarray(cached[h], dtype=np.float32) for h in hashes}, len(missing)
 
 
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+_hash = text_hash

@@ -7,20 +7,35 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chatkb.embedders import Embedder, make_embedder
+import numpy as np
+
+from chatkb.embedders import Embedder, Vectors, make_embedder
 from chatkb.errors import (
     AlreadyExistsError,
     EmbedderMismatchError,
     InvalidInputError,
     NotFoundError,
 )
+from chatkb.filters import SearchFilter
 from chatkb.llm.prompts import PromptTemplate
+from chatkb.models import Chunk
+from chatkb.passages import chunk_edit
 from chatkb.settings import Settings
-from chatkb.store.embedded import EmbeddedStore
+from chatkb.store import StoreBackend, StoreLocation, make_backend
+from chatkb.store.base import (
+    ChunkRecord,
+    DocumentRecord,
+    ScoredKey,
+    Store,
+    StoredChunk,
+    StoreStats,
+)
+from chatkb.store.cache import VectorCache
 
 _NAME = re.compile(r"^[\w][\w.\-]{0,63}$")
 CONFIG_FILE = "kb.json"
@@ -44,6 +59,8 @@ class KBConfig:
     system_prompt: str = ""
     answer_language: str = "auto"
     citation_style: str = "inline"
+    # Where the store lives (StoreLocation); empty in kb.json files from before: embedded.
+    store: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -59,14 +76,30 @@ class KBConfig:
 
 
 class KnowledgeBase:
-    """One knowledge base: its recorded config, its store, and (lazily) its embedder."""
+    """One knowledge base: its recorded config, its store, and (lazily) its embedder.
+
+    The service surface every entry point (CLI, REST, MCP, jobs) uses; none reaches the
+    store itself. The store opens at first use, so one unreachable server does not stop
+    other knowledge bases from being listed.
+    """
 
     def __init__(self, directory: Path, config: KBConfig, library: Library) -> None:
         self.directory = directory
         self.config = config
         self.name = config.name
-        self.store = EmbeddedStore(directory, config.dim)
+        self.location = StoreLocation.from_json(config.store)
         self._library = library
+        self._store: Store | None = None
+        self._cache: VectorCache | None = None
+        self._open_lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        with self._open_lock:
+            if self._store is None:
+                backend = self._library.backend(self.location.backend)
+                self._store = backend.open(self.location, self.directory, self.config.dim)
+            return self._store
 
     def embedder(self) -> Embedder:
         """The embedder this KB was built with, checked against the recorded dimension."""
@@ -80,7 +113,114 @@ class KnowledgeBase:
         return embedder
 
     def info(self) -> dict[str, object]:
-        return {**self.config.to_json(), **self.store.stats()}
+        return {**self.config.to_json(), **self.store.stats().to_json()}
+
+    def stats(self) -> StoreStats:
+        return self.store.stats()
+
+    # -- documents and chunks ----------------------------------------------------------------
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.documents()
+
+    def find_document(self, source: str) -> DocumentRecord | None:
+        return self.store.find_document(source)
+
+    def chunks(self, doc_id: str) -> list[StoredChunk]:
+        return self.store.chunks(doc_id)
+
+    def find_chunk(self, chunk_id: str) -> StoredChunk:
+        chunk = self.store.find_chunk(chunk_id)
+        if chunk is None:
+            raise NotFoundError(f"no chunk {chunk_id!r} in knowledge base {self.name!r}")
+        return chunk
+
+    def edit_chunk(self, chunk_id: str, text: str) -> StoredChunk:
+        """Replace a chunk's text; it is embedded and keyword-indexed again, atomically."""
+        old = self.find_chunk(chunk_id)
+        document = self.find_document(old.source)
+        chunk = Chunk(0, text, old.start, old.end, old.page, old.heading_path)
+        edit, texts = chunk_edit(
+            chunk, document.title if document else None, self.config.window_chars
+        )
+        vectors = self.embedder().embed(list(texts.values()), "passage")
+        if not self.store.edit_chunk(chunk_id, edit, dict(zip(texts, vectors, strict=True))):
+            raise NotFoundError(f"no chunk {chunk_id!r} in knowledge base {self.name!r}")
+        self.store.maintain()
+        return self.find_chunk(chunk_id)
+
+    def delete_chunk(self, chunk_id: str) -> None:
+        if not self.store.delete_chunk(chunk_id):
+            raise NotFoundError(f"no chunk {chunk_id!r} in knowledge base {self.name!r}")
+        self.store.maintain()
+
+    def remove_document(self, source: str) -> bool:
+        return self.store.delete_document(source)
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    @property
+    def cache(self) -> VectorCache:
+        with self._open_lock:
+            if self._cache is None:
+                self._cache = VectorCache(self.directory)
+            return self._cache
+
+    def known_vectors(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors already computed for these texts: in the embedding cache or the store."""
+        found = self.cache.get(text_hashes)
+        missing = [h for h in text_hashes if h not in found]
+        if missing:
+            found.update(self.store.vectors(missing))
+        return found
+
+    def cache_vectors(self, text_hashes: Sequence[str], vectors: Vectors) -> None:
+        self.cache.put(text_hashes, vectors)
+
+    def write_document(
+        self,
+        document: DocumentRecord,
+        chunks: Sequence[ChunkRecord],
+        vectors: Mapping[str, np.ndarray],
+    ) -> None:
+        """Replace a document in the store; its vectors then leave the embedding cache."""
+        self.store.replace_document(document, chunks, vectors)
+        self.cache.discard(vectors)
+
+    def maintain(self, *, complete: bool = True) -> None:
+        """After a batch of writes; ``complete`` (nothing failed) also empties the cache."""
+        if complete:
+            self.cache.clear()
+        self.store.maintain()
+
+    # -- search ------------------------------------------------------------------------------
+
+    def scope(self, filters: SearchFilter | None) -> list[str] | None:
+        """The document ids a filter allows (None: no filter), for the store to search within."""
+        if filters is None or not filters.active:
+            return None
+        return [d.doc_id for d in self.store.documents() if filters.accepts(d)]
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, within: Collection[str] | None = None
+    ) -> list[ScoredKey]:
+        return self.store.dense_search(vector, k, within=within)
+
+    def keyword_search(
+        self, tokens: Sequence[str], k: int, within: Collection[str] | None = None
+    ) -> list[ScoredKey]:
+        return self.store.keyword_search(tokens, k, within=within)
+
+    def fetch(self, keys: Sequence[int]) -> list[StoredChunk]:
+        return self.store.fetch(keys)
+
+    def close(self) -> None:
+        with self._open_lock:
+            if self._store is not None:
+                self._store.close()
+            if self._cache is not None:
+                self._cache.close()
+            self._store = self._cache = None
 
 
 class Library:
@@ -90,8 +230,16 @@ class Library:
         self.settings = settings
         self.root = settings.kb_root
         self._embedders: dict[str, Embedder] = {}
+        self._backends: dict[str, StoreBackend] = {}
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
+
+    def backend(self, name: str) -> StoreBackend:
+        """A store backend by name, configured by this library's settings."""
+        with self._lock:
+            if name not in self._backends:
+                self._backends[name] = make_backend(name, self.settings)
+            return self._backends[name]
 
     def embedder(self, name: str) -> Embedder:
         with self._lock:
@@ -103,6 +251,7 @@ class Library:
         """A library under other settings that shares this one's loaded embedders."""
         other = Library(settings)
         other._embedders, other._lock = self._embedders, self._lock
+        other._backends = self._backends
         return other
 
     def names(self) -> list[str]:
@@ -120,7 +269,9 @@ class Library:
         chunk_overlap: int | None = None,
         window_chars: int | None = None,
         prompt: PromptTemplate | None = None,
+        store: str | None = None,
     ) -> KnowledgeBase:
+        """A new, empty knowledge base on ``store`` (default: ``store.backend``)."""
         _check_name(name)
         if (self.root / name).exists():
             raise AlreadyExistsError(f"knowledge base {name!r} already exists")
@@ -130,6 +281,8 @@ class Library:
         if overlap >= size:
             raise InvalidInputError(f"chunk overlap ({overlap}) must be below chunk size ({size})")
         model = self.embedder(embedder or self.settings.embedder.name)
+        backend = self.backend(store or self.settings.store.backend)
+        location = backend.locate(name)
         config = KBConfig(
             name=name,
             embedder=model.name,
@@ -140,14 +293,24 @@ class Library:
             description=description,
             created_at=_now(),
             **_prompt_fields(prompt or PromptTemplate()),
+            store=location.to_json(),
         )
-        # Build in a hidden folder and rename, so a half-created KB is never listed.
-        staging = self.root / f".creating-{name}-{time.time_ns()}"
-        staging.mkdir(parents=True)
-        EmbeddedStore(staging, config.dim).close()
-        _write_config(staging, config)
-        staging.rename(self.root / name)
+        self.build(config)
         return self.open(name)
+
+    def build(self, config: KBConfig) -> None:
+        """Make ``config``'s store and folder; built in a hidden folder and renamed, so a
+        half-created KB is never listed. A store that cannot be made fails here, loudly."""
+        staging = self.root / f".creating-{config.name}-{time.time_ns()}"
+        staging.mkdir(parents=True)
+        location = StoreLocation.from_json(config.store)
+        try:
+            self.backend(location.backend).open(location, staging, config.dim, create=True).close()
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _write_config(staging, config)
+        staging.rename(self.root / config.name)
 
     def open(self, name: str) -> KnowledgeBase:
         with self._lock:
@@ -180,8 +343,11 @@ class Library:
         return kb
 
     def delete(self, name: str) -> None:
+        """Remove the store's data first (a server that is down fails here, with the KB
+        still whole), then the folder."""
         kb = self.open(name)
-        kb.store.close()
+        kb.close()
+        self.backend(kb.location.backend).drop(kb.location, kb.directory)
         with self._lock:
             self._open.pop(name, None)
         # Rename first: the KB disappears at once even if removing its files takes a while.

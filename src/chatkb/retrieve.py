@@ -13,7 +13,7 @@ normalised scores (``minmax``); docs/retrieval.md has the measurements behind th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +36,6 @@ from chatkb.store.base import ScoredKey, StoredChunk
 from chatkb.tokenize import tokenize
 
 log = logging.getLogger(__name__)
-_SearchFn = Callable[[int], list[ScoredKey]]
 
 
 @dataclass(frozen=True)
@@ -114,37 +113,17 @@ def _search_one(
     kb: KnowledgeBase, query: str, settings: RetrievalSettings, filters: SearchFilter | None
 ) -> _Candidates:
     candidates = max(settings.candidates, settings.top_k)
-    allowed = _allowed_keys(kb, filters) if filters is not None and filters.active else None
+    within = kb.scope(filters)  # the store searches only these documents
     dense: list[ScoredKey] = []
     if settings.dense_weight > 0:
         vector = np.asarray(kb.embedder().embed([query], "query")[0])
-        dense = _filtered(lambda k: kb.store.dense_search(vector, k), candidates, allowed)
+        dense = kb.dense_search(vector, candidates, within)
     keyword: list[ScoredKey] = []
     if settings.keyword_weight > 0:
         tokens = tokenize(query, drop_stopwords=True)
-        keyword = _filtered(lambda k: kb.store.keyword_search(tokens, k), candidates, allowed)
+        keyword = kb.keyword_search(tokens, candidates, within)
     fused = fuse(kb, dense, keyword, settings)
     return _Candidates(fused, [h.score for h in dense])
-
-
-def _filtered(search: _SearchFn, k: int, allowed: set[int] | None) -> list[ScoredKey]:
-    """The ``k`` best keys among ``allowed``: asks for more until enough pass the filter."""
-    if allowed is None:
-        return search(k)
-    if not allowed:
-        return []
-    asked = k
-    while True:
-        found = search(asked)
-        kept = [h for h in found if h.key in allowed]
-        if len(kept) >= k or len(found) < asked:
-            return kept[:k]
-        asked *= 4
-
-
-def _allowed_keys(kb: KnowledgeBase, filters: SearchFilter) -> set[int]:
-    doc_ids = [d.doc_id for d in kb.store.list_documents() if filters.accepts(d)]
-    return kb.store.chunk_keys(doc_ids)
 
 
 def fuse(
@@ -225,7 +204,7 @@ def _fetch(fused: Sequence[_Fused]) -> dict[tuple[str, int], StoredChunk]:
         by_kb.setdefault(item.kb.name, (item.kb, []))[1].append(item.key)
     found: dict[tuple[str, int], StoredChunk] = {}
     for name, (kb, keys) in by_kb.items():
-        for chunk in kb.store.fetch(keys):
+        for chunk in kb.fetch(keys):
             found[(name, chunk.key)] = chunk
     return found
 

@@ -127,6 +127,34 @@ class LoadingSettings(_Section):
     zh_title_enhance: bool = Field(False, description="detect titles in plain text and PDFs")
 
 
+class MilvusSettings(_Section):
+    """``store.backend = "milvus"``: a Milvus Lite file, or a Milvus standalone/cluster."""
+
+    uri: str = Field(
+        "", description="Milvus Lite file path, or http://host:19530 for a Milvus server"
+    )
+    token: str | None = Field(None, description="user:password or API key for a Milvus server")
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for the server")
+
+
+class PgvectorSettings(_Section):
+    """``store.backend = "pgvector"``: PostgreSQL with the pgvector extension."""
+
+    dsn: str = Field("", description="libpq URI, e.g. postgresql://user:pw@127.0.0.1:5432/chatkb")
+    pool_size: int = Field(4, ge=1, le=64, description="connections kept per knowledge base")
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for a connection")
+
+
+class StoreSettings(_Section):
+    """Where new knowledge bases keep their chunks; each KB records its own at creation."""
+
+    backend: str = Field(
+        "embedded", description="embedded (a SQLite file per KB), milvus or pgvector"
+    )
+    milvus: MilvusSettings = MilvusSettings()
+    pgvector: PgvectorSettings = PgvectorSettings()
+
+
 KeyAccess = Literal["read", "write", "admin"]
 
 
@@ -171,6 +199,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     reranker: RerankerSettings = RerankerSettings()
     loading: LoadingSettings = LoadingSettings()
+    store: StoreSettings = StoreSettings()
     server: ServerSettings = ServerSettings()
 
     @classmethod

@@ -117,7 +117,7 @@ def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
 def info(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     """Settings, sizes and documents of one knowledge base."""
     kb = cli_context(ctx).library.open(name)
-    documents = [d.to_json() for d in kb.store.list_documents()]
+    documents = [d.to_json() for d in kb.documents()]
     data = {**kb.info(), "document_list": documents}
     if as_json:
         output.print_json(data)

@@ -48,7 +48,7 @@ def _prune(kb: KnowledgeBase, paths: list[Path], present: set[str]) -> IngestRep
     roots = [str(p.resolve()) for p in paths if p.is_dir()]
     gone = [
         d.source
-        for d in kb.store.list_documents()
+        for d in kb.documents()
         if d.source not in present and any(d.path.startswith(r + "/") for r in roots)
     ]
     return remove(kb, gone)

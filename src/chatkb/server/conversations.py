@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chatkb._sqlite import Connections, transaction
 from chatkb.errors import NotFoundError
 from chatkb.models import Answer, Message
 
@@ -59,18 +59,12 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._local = threading.local()
+        self._connections = Connections(path, timeout=30, synchronous="FULL")
         self._conn().executescript(SCHEMA)
         _add_missing_columns(self._conn())
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     def create(
         self,
@@ -188,7 +182,7 @@ class ConversationStore:
         transaction (a regenerated answer). ``citations`` default to the answer's own."""
         now = _now()
         cited = [c.to_json() for c in answer.citations] if citations is None else citations
-        with _transaction(self._conn()) as conn:
+        with transaction(self._conn()) as conn:
             if replace_last:
                 _delete_last_pair(conn, conversation_id)
             (seq,) = conn.execute(
@@ -218,7 +212,7 @@ class ConversationStore:
     def remove_turn(self, owner: str, conversation_id: str, message_id: str) -> None:
         """Remove a message and the other half of its pair (its question or its answer)."""
         self.get(owner, conversation_id)
-        with _transaction(self._conn()) as conn:
+        with transaction(self._conn()) as conn:
             row = conn.execute(
                 "SELECT seq, role FROM messages WHERE id = ? AND conversation_id = ?",
                 (message_id, conversation_id),
@@ -254,18 +248,6 @@ class ConversationStore:
             "rating = excluded.rating, reason = excluded.reason, created_at = excluded.created_at",
             (message_id, rating, reason[:2000], _now()),
         )
-
-
-class _transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -91,7 +91,7 @@ def original_path(kb: KnowledgeBase, source: str) -> Path:
     path = stored_path(kb, source)
     if path.is_file():
         return path
-    record = kb.store.find_document(source)
+    record = kb.find_document(source)
     if record is not None and Path(record.path).is_file():
         return Path(record.path)
     raise NotFoundError(f"no original file for {source!r} in knowledge base {kb.name!r}")

@@ -1,14 +1,17 @@
 """The Store seam: a knowledge base's documents, chunks, vectors and keyword index.
 
-Every store keeps one transactional source of truth per knowledge base. Scores returned by
-``dense_search`` are cosine similarities (-1..1), by ``keyword_search`` BM25 (>= 0); both
-higher-is-better. ``chunk_key`` values are store-internal integers, stable until the
-chunk's document is replaced.
+Every store keeps one source of truth per knowledge base, and each write of a document is
+atomic: a reader (or a crash) sees the previous version or the new one, never a mix.
+Scores returned by ``dense_search`` are cosine similarities (-1..1) of a chunk's best
+embedded text, by ``keyword_search`` BM25 (>= 0); both higher-is-better. ``key`` values
+are store-chosen integers, stable until the chunk's document is replaced.
+
+The contract every backend must meet is written as tests in ``tests/contracts/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,7 +47,7 @@ class ChunkRecord:
     page: int | None
     heading_path: tuple[str, ...]
     text_hash: str
-    keywords: str  # space-separated keyword tokens
+    keywords: tuple[str, ...]  # keyword tokens (chatkb.tokenize), in text order
     # Hashes of the sentence windows embedded for this chunk; empty: the chunk is embedded
     # whole, under ``text_hash``.
     windows: tuple[str, ...] = ()
@@ -52,6 +55,16 @@ class ChunkRecord:
     def embedded_hashes(self) -> tuple[str, ...]:
         """The texts whose vectors stand for this chunk in dense search."""
         return self.windows or (self.text_hash,)
+
+
+@dataclass(frozen=True)
+class ChunkEdit:
+    """A chunk's new text and what derives from it (as in ``ChunkRecord``)."""
+
+    text: str
+    text_hash: str
+    keywords: tuple[str, ...]
+    windows: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -75,8 +88,28 @@ class ScoredKey:
     score: float
 
 
+@dataclass(frozen=True)
+class StoreStats:
+    documents: int
+    chunks: int
+    chars: int
+    bytes: int  # on local disk; 0 for a store on a server
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
 class Store(Protocol):
-    """Storage and search for one knowledge base. Writes are per document and atomic."""
+    """Storage and search for one knowledge base.
+
+    ``within`` restricts a search to chunks of the given document ids; the backend applies
+    it inside the search (never by over-fetching), and an empty collection finds nothing.
+    Unknown sources, chunk ids and keys are reported by ``None``/``False``/skipping, never
+    by an exception; a backend that cannot be reached raises ``BackendUnavailableError``
+    naming where it looked.
+    """
+
+    dim: int
 
     def replace_document(
         self,
@@ -84,18 +117,56 @@ class Store(Protocol):
         chunks: Sequence[ChunkRecord],
         vectors: Mapping[str, np.ndarray],
     ) -> None:
-        """Insert or replace every chunk of ``document.source`` in one transaction;
-        ``vectors`` maps each of the chunks' ``embedded_hashes`` to its vector."""
+        """Insert or replace every chunk of ``document.source`` atomically; ``vectors``
+        maps each of the chunks' ``embedded_hashes`` to its vector (``ValueError`` when one
+        is missing, before anything is written)."""
 
     def delete_document(self, source: str) -> bool:
         """Remove a document from every index; False when it was not there."""
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[ScoredKey]:
-        """The ``k`` chunks nearest to a unit query vector, by the cosine of each chunk's
-        nearest embedded text (its best sentence window, or the whole chunk)."""
+    def find_document(self, source: str) -> DocumentRecord | None: ...
 
-    def keyword_search(self, tokens: Sequence[str], k: int) -> list[ScoredKey]:
-        """The ``k`` best BM25 matches for keyword tokens."""
+    def documents(self) -> list[DocumentRecord]:
+        """Every document, by source."""
+
+    def chunks(self, doc_id: str) -> list[StoredChunk]:
+        """A document's chunks in document order."""
+
+    def chunk_records(self, doc_id: str) -> list[ChunkRecord]:
+        """A document's chunks as written (keywords, windows), for copying to another store."""
+
+    def find_chunk(self, chunk_id: str) -> StoredChunk | None: ...
+
+    def edit_chunk(self, chunk_id: str, edit: ChunkEdit, vectors: Mapping[str, np.ndarray]) -> bool:
+        """Replace one chunk's text, windows, vectors and keywords atomically; False when
+        there is no such chunk."""
+
+    def delete_chunk(self, chunk_id: str) -> bool:
+        """Remove one chunk from every index; its document's chunk count follows."""
+
+    def vectors(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of embedded texts, by hash; unknown hashes are left out."""
+
+    def dense_search(
+        self, query: np.ndarray, k: int, *, within: Collection[str] | None = None
+    ) -> list[ScoredKey]:
+        """The ``k`` chunks nearest to a unit query vector, each scored by the cosine of its
+        best embedded text (its best sentence window, or the whole chunk), best first."""
+
+    def keyword_search(
+        self, tokens: Sequence[str], k: int, *, within: Collection[str] | None = None
+    ) -> list[ScoredKey]:
+        """The ``k`` best BM25 matches for any of the keyword tokens, best first."""
 
     def fetch(self, keys: Sequence[int]) -> list[StoredChunk]:
         """Chunks by key, in the order asked; unknown keys are skipped."""
+
+    def stats(self) -> StoreStats: ...
+
+    def maintain(self) -> None:
+        """After a batch of writes: drop what nothing uses, bring derived indexes up to date."""
+
+    def check_consistency(self) -> list[str]:
+        """Problems found between the store's indexes; empty when consistent."""
+
+    def close(self) -> None: ...

@@ -33,14 +33,26 @@ class DenseIndex:
         self._lock = threading.Lock()
 
     def search(
-        self, conn: sqlite3.Connection, generation: int, query: np.ndarray, k: int
+        self,
+        conn: sqlite3.Connection,
+        generation: int,
+        query: np.ndarray,
+        k: int,
+        *,
+        allowed: npt.NDArray[np.int64] | None = None,
     ) -> list[ScoredKey]:
+        """The ``k`` best chunks; with ``allowed``, only among those chunk keys."""
         matrix, chunks, starts = self._current(conn, generation)
         if len(chunks) == 0:
             return []
         rows = matrix @ query.astype(np.float32)
         scores = rows if len(starts) == len(rows) else np.maximum.reduceat(rows, starts)
+        if allowed is not None:
+            keep = np.isin(chunks, allowed)
+            chunks, scores = chunks[keep], scores[keep]
         k = min(k, len(chunks))
+        if k == 0:
+            return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [ScoredKey(int(chunks[i]), float(scores[i])) for i in top]

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from chatkb.embedders import Vectors
-from chatkb.store.base import ChunkRecord, DocumentRecord, ScoredKey, StoredChunk
+from chatkb._sqlite import Connections, transaction
+from chatkb.errors import EmbedderMismatchError
+from chatkb.store.base import (
+    ChunkEdit,
+    ChunkRecord,
+    DocumentRecord,
+    ScoredKey,
+    StoredChunk,
+    StoreStats,
+)
 from chatkb.store.dense import DenseIndex
 
 SCHEMA = """
@@ -50,6 +57,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
 _CHUNK_COLUMNS = (
     'c.id, c.chunk_id, c.doc_id, d.source, c.text, c.start, c."end", c.page, c.heading_path'
 )
+# ``within`` arrives as one JSON array parameter, however many documents it names.
+_WITHIN = "c.doc_id IN (SELECT value FROM json_each(?))"
 
 
 class EmbeddedStore:
@@ -59,52 +68,35 @@ class EmbeddedStore:
         self.directory = directory
         self.dim = dim
         self.path = directory / "catalog.sqlite"
-        self._local = threading.local()
+        self._connections = Connections(self.path)
         self._dense = DenseIndex(directory, dim)
         self.connection().executescript(SCHEMA)  # idempotent; executescript commits itself
+        self._check_dim()
+
+    def _check_dim(self) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('dim', ?)", (str(self.dim),)
+            )
+            recorded = int(conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()[0])
+        if recorded != self.dim:
+            raise EmbedderMismatchError(
+                f"the store at {self.path} holds {recorded}-d vectors, not {self.dim}-d; "
+                "it belongs to another knowledge base"
+            )
 
     # -- connections -------------------------------------------------------------------------
 
     def connection(self) -> sqlite3.Connection:
-        """One connection per thread; the server calls from a thread pool."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.connection()) as conn:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    # -- metadata ----------------------------------------------------------------------------
-
-    def get_meta(self) -> dict[str, str]:
-        return dict(self.connection().execute("SELECT key, value FROM meta").fetchall())
-
-    def set_meta(self, values: dict[str, str]) -> None:
-        with self.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                list(values.items()),
-            )
+        self._connections.close()
 
     def generation(self) -> int:
         row = self.connection().execute("SELECT value FROM meta WHERE key='generation'").fetchone()
@@ -127,7 +119,7 @@ class EmbeddedStore:
         )
         return DocumentRecord(*row) if row else None
 
-    def list_documents(self) -> list[DocumentRecord]:
+    def documents(self) -> list[DocumentRecord]:
         rows = self.connection().execute("SELECT * FROM documents ORDER BY source").fetchall()
         return [DocumentRecord(*row) for row in rows]
 
@@ -142,32 +134,35 @@ class EmbeddedStore:
             raise ValueError(f"{len(missing)} embedded texts of {document.source} lack a vector")
         with self.transaction() as conn:
             self._delete(conn, document.source)
-            self._put_vectors(conn, list(vectors), list(vectors.values()))
+            self._put_vectors(conn, vectors)
             conn.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 tuple(document.__dict__.values()),
             )
             for chunk in chunks:
-                key = conn.execute(
-                    'INSERT INTO chunks(chunk_id, doc_id, idx, text, start, "end", page, '
-                    "heading_path, text_hash) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        chunk.chunk_id,
-                        chunk.doc_id,
-                        chunk.index,
-                        chunk.text,
-                        chunk.start,
-                        chunk.end,
-                        chunk.page,
-                        json.dumps(chunk.heading_path, ensure_ascii=False),
-                        chunk.text_hash,
-                    ),
-                ).lastrowid
-                conn.execute(
-                    "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)", (key, chunk.keywords)
-                )
-                self._put_windows(conn, key, chunk.windows)
+                self._insert_chunk(conn, chunk)
             self._bump_generation(conn)
+
+    def _insert_chunk(self, conn: sqlite3.Connection, chunk: ChunkRecord) -> None:
+        key = conn.execute(
+            'INSERT INTO chunks(chunk_id, doc_id, idx, text, start, "end", page, '
+            "heading_path, text_hash) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                chunk.chunk_id,
+                chunk.doc_id,
+                chunk.index,
+                chunk.text,
+                chunk.start,
+                chunk.end,
+                chunk.page,
+                json.dumps(chunk.heading_path, ensure_ascii=False),
+                chunk.text_hash,
+            ),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)", (key, " ".join(chunk.keywords))
+        )
+        self._put_windows(conn, key, chunk.windows)
 
     def delete_document(self, source: str) -> bool:
         with self.transaction() as conn:
@@ -195,37 +190,27 @@ class EmbeddedStore:
 
     # -- vectors -----------------------------------------------------------------------------
 
-    def cached_vectors(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        conn = self.connection()
         unique = list(dict.fromkeys(text_hashes))
-        for i in range(0, len(unique), 500):
-            batch = unique[i : i + 500]
-            marks = ",".join("?" * len(batch))
-            for text_hash, blob in conn.execute(
-                f"SELECT text_hash, vector FROM vectors WHERE text_hash IN ({marks})", batch
-            ):
-                found[text_hash] = np.frombuffer(blob, dtype=np.float32)
+        rows = self.connection().execute(
+            "SELECT text_hash, vector FROM vectors WHERE text_hash IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(unique),),
+        )
+        for text_hash, blob in rows:
+            found[text_hash] = np.frombuffer(blob, dtype=np.float32)
         return found
 
-    def cache_vectors(self, text_hashes: Sequence[str], vectors: Vectors) -> None:
-        with self.transaction() as conn:
-            self._put_vectors(conn, text_hashes, vectors)
-
     @staticmethod
-    def _put_vectors(
-        conn: sqlite3.Connection, hashes: Sequence[str], vectors: Vectors | Sequence[np.ndarray]
-    ) -> None:
+    def _put_vectors(conn: sqlite3.Connection, vectors: Mapping[str, np.ndarray]) -> None:
         conn.executemany(
             "INSERT OR IGNORE INTO vectors(text_hash, vector) VALUES (?, ?)",
-            [
-                (h, np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                for h, v in zip(hashes, vectors, strict=True)
-            ],
+            [(h, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
         )
 
     def prune_vectors(self) -> int:
-        """Drop cached vectors no chunk uses any more (after a complete ingest or removal)."""
+        """Drop vectors no chunk uses any more (after a complete ingest or removal)."""
         with self.transaction() as conn:
             cursor = conn.execute(
                 "DELETE FROM vectors WHERE text_hash NOT IN (SELECT text_hash FROM chunks) "
@@ -233,70 +218,78 @@ class EmbeddedStore:
             )
             return cursor.rowcount
 
+    def maintain(self) -> None:
+        self.prune_vectors()
+        self.refresh_indexes()
+
     # -- search ------------------------------------------------------------------------------
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[ScoredKey]:
+    def dense_search(
+        self, query: np.ndarray, k: int, *, within: Collection[str] | None = None
+    ) -> list[ScoredKey]:
         conn = self.connection()
-        return self._dense.search(conn, self.generation(), query, k)
+        allowed = None if within is None else self._keys_within(conn, within)
+        return self._dense.search(conn, self.generation(), query, k, allowed=allowed)
+
+    @staticmethod
+    def _keys_within(conn: sqlite3.Connection, within: Collection[str]) -> np.ndarray:
+        rows = conn.execute(
+            f"SELECT c.id FROM chunks c WHERE {_WITHIN}", (json.dumps(list(within)),)
+        )
+        return np.fromiter((row[0] for row in rows), dtype=np.int64)
 
     def refresh_indexes(self) -> None:
         """Bring derived indexes up to date now rather than at the next search."""
         self._dense.refresh(self.connection(), self.generation())
 
-    def keyword_search(self, tokens: Sequence[str], k: int) -> list[ScoredKey]:
+    def keyword_search(
+        self, tokens: Sequence[str], k: int, *, within: Collection[str] | None = None
+    ) -> list[ScoredKey]:
         terms = list(dict.fromkeys(t for t in tokens if t))
-        if not terms:
+        if not terms or (within is not None and not within):
             return []
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        rows = (
-            self.connection()
-            .execute(
-                "SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? "
-                "ORDER BY bm25(keywords) LIMIT ?",
-                (query, k),
-            )
-            .fetchall()
+        scope, params = "", [query]
+        if within is not None:
+            scope = f"AND rowid IN (SELECT c.id FROM chunks c WHERE {_WITHIN}) "
+            params.append(json.dumps(list(within)))
+        rows = self.connection().execute(
+            f"SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? {scope}"
+            "ORDER BY bm25(keywords) LIMIT ?",
+            (*params, k),
         )
         return [ScoredKey(int(key), float(score)) for key, score in rows]
 
     def fetch(self, keys: Sequence[int]) -> list[StoredChunk]:
         if not keys:
             return []
-        marks = ",".join("?" * len(keys))
-        rows = (
-            self.connection()
-            .execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
-                f"WHERE c.id IN ({marks})",
-                list(keys),
-            )
-            .fetchall()
+        rows = self.connection().execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+            "WHERE c.id IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(k) for k in keys]),),
         )
         by_key = {row[0]: _stored_chunk(row) for row in rows}
         return [by_key[key] for key in keys if key in by_key]
 
-    def chunk_keys(self, doc_ids: Sequence[str]) -> set[int]:
-        """Keys of every chunk of these documents (for metadata filters)."""
-        keys: set[int] = set()
-        conn = self.connection()
-        for start in range(0, len(doc_ids), 500):
-            batch = list(doc_ids[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            rows = conn.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)
-            keys.update(int(row[0]) for row in rows)
-        return keys
+    # -- chunks ------------------------------------------------------------------------------
 
-    def chunks_of(self, doc_id: str) -> list[StoredChunk]:
-        rows = (
-            self.connection()
-            .execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
-                "WHERE c.doc_id = ? ORDER BY c.idx",
-                (doc_id,),
-            )
-            .fetchall()
+    def chunks(self, doc_id: str) -> list[StoredChunk]:
+        rows = self.connection().execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+            "WHERE c.doc_id = ? ORDER BY c.idx",
+            (doc_id,),
         )
         return [_stored_chunk(row) for row in rows]
+
+    def chunk_records(self, doc_id: str) -> list[ChunkRecord]:
+        conn = self.connection()
+        rows = conn.execute(
+            'SELECT c.id, c.chunk_id, c.doc_id, c.idx, c.text, c.start, c."end", c.page, '
+            "c.heading_path, c.text_hash, k.tokens FROM chunks c "
+            "JOIN keywords k ON k.rowid = c.id WHERE c.doc_id = ? ORDER BY c.idx",
+            (doc_id,),
+        ).fetchall()
+        return [_chunk_record(conn, row) for row in rows]
 
     def find_chunk(self, chunk_id: str) -> StoredChunk | None:
         row = (
@@ -310,35 +303,27 @@ class EmbeddedStore:
         )
         return _stored_chunk(row) if row else None
 
-    def update_chunk(
-        self,
-        chunk_id: str,
-        *,
-        text: str,
-        keywords: str,
-        text_hash: str,
-        windows: Sequence[str],
-        vectors: Mapping[str, np.ndarray],
-    ) -> bool:
-        """Replace one chunk's text, vectors and keyword row in one transaction; ``windows``
-        and ``vectors`` as in ``replace_document``."""
+    def edit_chunk(self, chunk_id: str, edit: ChunkEdit, vectors: Mapping[str, np.ndarray]) -> bool:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
             if row is None:
                 return False
-            self._put_vectors(conn, list(vectors), list(vectors.values()))
+            self._put_vectors(conn, vectors)
             conn.execute(
-                "UPDATE chunks SET text = ?, text_hash = ? WHERE id = ?", (text, text_hash, row[0])
+                "UPDATE chunks SET text = ?, text_hash = ? WHERE id = ?",
+                (edit.text, edit.text_hash, row[0]),
             )
             conn.execute("DELETE FROM windows WHERE chunk = ?", row)
-            self._put_windows(conn, row[0], windows)
+            self._put_windows(conn, row[0], edit.windows)
             conn.execute("DELETE FROM keywords WHERE rowid = ?", row)
-            conn.execute("INSERT INTO keywords(rowid, tokens) VALUES (?, ?)", (row[0], keywords))
+            conn.execute(
+                "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)",
+                (row[0], " ".join(edit.keywords)),
+            )
             self._bump_generation(conn)
         return True
 
     def delete_chunk(self, chunk_id: str) -> bool:
-        """Remove one chunk from every index; its document's chunk count follows."""
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT id, doc_id FROM chunks WHERE chunk_id = ?", (chunk_id,)
@@ -353,41 +338,42 @@ class EmbeddedStore:
             self._bump_generation(conn)
         return True
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> StoreStats:
         conn = self.connection()
         docs, chars = conn.execute(
             "SELECT count(*), coalesce(sum(chars),0) FROM documents"
         ).fetchone()
         chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
         size = sum(p.stat().st_size for p in self.directory.iterdir() if p.is_file())
-        return {"documents": docs, "chunks": chunks, "chars": chars, "bytes": size}
+        return StoreStats(documents=docs, chunks=chunks, chars=chars, bytes=size)
 
     def check_consistency(self) -> list[str]:
-        """Problems found between the catalog's tables; empty when consistent."""
         conn = self.connection()
-        checks = {
-            "chunks without a document": "SELECT count(*) FROM chunks WHERE doc_id NOT IN "
-            "(SELECT doc_id FROM documents)",
-            "chunks without a vector": "SELECT count(*) FROM chunks c WHERE text_hash NOT IN "
-            "(SELECT text_hash FROM vectors) AND NOT EXISTS "
-            "(SELECT 1 FROM windows w WHERE w.chunk = c.id)",
-            "windows without a vector": "SELECT count(*) FROM windows WHERE text_hash NOT IN "
-            "(SELECT text_hash FROM vectors)",
-            "windows without a chunk": "SELECT count(*) FROM windows WHERE chunk NOT IN "
-            "(SELECT id FROM chunks)",
-            "keyword rows without a chunk": "SELECT count(*) FROM keywords WHERE rowid NOT IN "
-            "(SELECT id FROM chunks)",
-            "chunks without keyword rows": "SELECT count(*) FROM chunks WHERE id NOT IN "
-            "(SELECT rowid FROM keywords)",
-            "documents whose chunk count is wrong": "SELECT count(*) FROM documents d WHERE "
-            "chunk_count != (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id)",
-        }
         problems = []
-        for name, sql in checks.items():
+        for name, sql in _CHECKS.items():
             count = conn.execute(sql).fetchone()[0]
             if count:
                 problems.append(f"{count} {name}")
         return problems
+
+
+_CHECKS = {
+    "chunks without a document": "SELECT count(*) FROM chunks WHERE doc_id NOT IN "
+    "(SELECT doc_id FROM documents)",
+    "chunks without a vector": "SELECT count(*) FROM chunks c WHERE text_hash NOT IN "
+    "(SELECT text_hash FROM vectors) AND NOT EXISTS "
+    "(SELECT 1 FROM windows w WHERE w.chunk = c.id)",
+    "windows without a vector": "SELECT count(*) FROM windows WHERE text_hash NOT IN "
+    "(SELECT text_hash FROM vectors)",
+    "windows without a chunk": "SELECT count(*) FROM windows WHERE chunk NOT IN "
+    "(SELECT id FROM chunks)",
+    "keyword rows without a chunk": "SELECT count(*) FROM keywords WHERE rowid NOT IN "
+    "(SELECT id FROM chunks)",
+    "chunks without keyword rows": "SELECT count(*) FROM chunks WHERE id NOT IN "
+    "(SELECT rowid FROM keywords)",
+    "documents whose chunk count is wrong": "SELECT count(*) FROM documents d WHERE "
+    "chunk_count != (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id)",
+}
 
 
 def _stored_chunk(row: tuple[object, ...]) -> StoredChunk:
@@ -402,4 +388,22 @@ def _stored_chunk(row: tuple[object, ...]) -> StoredChunk:
         end=int(end),  # type: ignore[call-overload]
         page=None if page is None else int(page),  # type: ignore[call-overload]
         heading_path=tuple(json.loads(str(heading_path))),
+    )
+
+
+def _chunk_record(conn: sqlite3.Connection, row: tuple[object, ...]) -> ChunkRecord:
+    key, chunk_id, doc_id, idx, text, start, end, page, heading_path, text_hash, tokens = row
+    windows = conn.execute("SELECT text_hash FROM windows WHERE chunk = ? ORDER BY rowid", (key,))
+    return ChunkRecord(
+        chunk_id=str(chunk_id),
+        doc_id=str(doc_id),
+        index=int(idx),  # type: ignore[call-overload]
+        text=str(text),
+        start=int(start),  # type: ignore[call-overload]
+        end=int(end),  # type: ignore[call-overload]
+        page=None if page is None else int(page),  # type: ignore[call-overload]
+        heading_path=tuple(json.loads(str(heading_path))),
+        text_hash=str(text_hash),
+        keywords=tuple(str(tokens).split()),
+        windows=tuple(row[0] for row in windows),
     )

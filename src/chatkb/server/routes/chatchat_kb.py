@@ -68,11 +68,11 @@ def list_knowledge_bases(state: StateDep, principal: PrincipalDep) -> dict[str, 
     data = []
     for number, name in enumerate(state.readable_names(principal), 1):
         kb = state.library.open(name)
-        stats = kb.store.stats()
+        stats = kb.stats()
         c = kb.config
         data.append(
             {"id": number, "kb_name": name, "kb_info": c.description, "vs_type": VS_TYPE,
-             "embed_model": c.embedder, "file_count": stats["documents"],
+             "embed_model": c.embedder, "file_count": stats.documents,
              "create_time": c.created_at}
         )  # fmt: skip
     return ok(data=data)
@@ -132,9 +132,9 @@ def search_docs(
 
 def _list_chunks(kb: KnowledgeBase, pattern: str) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
-    for record in kb.store.list_documents():
+    for record in kb.documents():
         if fnmatchcase(record.source, pattern):
-            for chunk in kb.store.chunks_of(record.doc_id):
+            for chunk in kb.chunks(record.doc_id):
                 metadata = {"source": chunk.source, "page": chunk.page, "doc_id": chunk.doc_id}
                 out.append(
                     {"page_content": chunk.text, "metadata": metadata, "type": "Document",

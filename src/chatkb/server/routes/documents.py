@@ -97,7 +97,7 @@ def reindex(name: str, source: str, state: StateDep, principal: PrincipalDep) ->
     path = originals.original_path(kb, source)
 
     def forget() -> None:
-        kb.store.delete_document(source)
+        kb.remove_document(source)
 
     job = state.jobs.submit(name, [SourceFile(path, source)], kind="reindex", before=forget)
     return JobPublic.model_validate(job.to_json())
@@ -132,7 +132,7 @@ def document_list(state: ServerState, kb: KnowledgeBase) -> list[DocumentPublic]
     pending = {s for job in state.jobs.active(kb.name) for s in job.sources}
     failed = _last_failures(state.jobs.recent(kb.name))
     documents: dict[str, DocumentPublic] = {}
-    for record in kb.store.list_documents():
+    for record in kb.documents():
         fields = record.to_json()
         fields.pop("path")
         fields.pop("content_hash")

@@ -87,7 +87,7 @@ def _llm(state: ServerState) -> dict[str, object]:
 def _store_totals(state: ServerState, principal: Principal) -> dict[str, int]:
     totals = {"knowledge_bases": 0, "documents": 0, "chunks": 0, "bytes": 0}
     for name in state.readable_names(principal):
-        stats = state.library.open(name).store.stats()
+        stats = state.library.open(name).stats().to_json()
         totals["knowledge_bases"] += 1
         for key in ("documents", "chunks", "bytes"):
             totals[key] += stats[key]

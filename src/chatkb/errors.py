@@ -89,3 +89,10 @@ class PayloadTooLargeError(ChatkbError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class NotSupportedError(ChatkbError):
+    """A feature of a compatible API that chatkb does not have (web search, agents, ...)."""
+
+    status_code = 501
+    code = "not_supported"

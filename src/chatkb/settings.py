@@ -183,6 +183,14 @@ class ServerSettings(_Section):
     max_upload_mb: int = Field(200, ge=1, description="largest uploaded file")
     max_files: int = Field(100, ge=1, description="most files in one upload request")
     max_body_mb: int = Field(1024, ge=1, description="largest request body")
+    # Langchain-Chatchat routes (docs/api.md#langchain-chatchat).
+    chatchat_version: Literal["0.2", "0.3"] = Field(
+        "0.3", description="shape of list_files: 0.2 = file names, 0.3 = file details"
+    )
+    chatchat_upload_wait: float = Field(
+        60.0, ge=0, description="seconds upload_docs waits for indexing before answering"
+    )
+    sources_footer: bool = Field(True, description="/v1 kb: answers end with a Sources: list")
 
 
 class Settings(BaseSettings):

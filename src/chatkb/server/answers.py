@@ -32,6 +32,7 @@ class AskOptions:
     score_threshold: float | None = None
     temperature: float | None = None
     model: str | None = None
+    max_tokens: int | None = None
 
 
 def find(
@@ -66,7 +67,8 @@ def start_answer(
     chat_model = state.chat_models.get(options.model)
     llm = state.settings.llm
     temperature = llm.temperature if options.temperature is None else options.temperature
-    generation = GenerationOptions(temperature, llm.max_tokens)
+    max_tokens = llm.max_tokens if options.max_tokens is None else options.max_tokens
+    generation = GenerationOptions(temperature, max_tokens)
     if not kbs:
         return _plain(chat_model, question, history, generation)
     return ask(

@@ -27,6 +27,8 @@ from chatkb.server.routes import (
     chat,
     chatchat_chat,
     chatchat_kb,
+    chatchat_misc,
+    chatchat_v02,
     chunks,
     conversations,
     documents,
@@ -43,7 +45,7 @@ from chatkb.settings import Settings
 
 WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 ROUTERS = (system, models, kbs, documents, jobs, chunks, search, chat, conversations, openai)
-CHATCHAT_ROUTERS = (chatchat_kb, chatchat_chat)
+CHATCHAT_ROUTERS = (chatchat_kb, chatchat_chat, chatchat_v02, chatchat_misc)
 DESCRIPTION = (
     "Knowledge bases, documents, search and cited answers. Errors are "
     '`{"error": {"code", "message"}}` with the matching HTTP status; see docs/api.md.'

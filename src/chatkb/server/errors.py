@@ -19,7 +19,7 @@ from chatkb.errors import ChatkbError
 
 log = logging.getLogger(__name__)
 
-CHATCHAT_PREFIXES = ("/knowledge_base/", "/chat/")
+CHATCHAT_PREFIXES = ("/knowledge_base/", "/chat/", "/llm_model/", "/server/", "/other/", "/tools")
 
 
 def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:

@@ -59,7 +59,7 @@ class FileChat(BaseModel):
     stream: bool = False
 
 
-def _history(items: list[HistoryItem]) -> list[Message]:
+def history_messages(items: list[HistoryItem]) -> list[Message]:
     return [
         Message("user" if h.role in ("user", "human") else "assistant", h.content)
         for h in items
@@ -81,7 +81,7 @@ async def kb_chat(
 ) -> StreamingResponse | dict[str, object]:
     kbs = await in_thread(_kbs, state, principal, body.mode, body.kb_name)
     return await _answer(
-        state, kbs, body.query, _history(body.history), body, str(request.base_url)
+        state, kbs, body.query, history_messages(body.history), body, str(request.base_url)
     )
 
 
@@ -181,7 +181,7 @@ async def file_chat(body: FileChat, state: StateDep, principal: PrincipalDep) ->
     kb = await in_thread(state.temp_library.open, body.knowledge_id)
     stream = await in_thread(
         lambda: start_answer(
-            state, [kb], body.query, history=_history(body.history), top_k=body.top_k
+            state, [kb], body.query, history=history_messages(body.history), top_k=body.top_k
         )
     )
     docs = references(stream.hits if stream.found else [], "", links=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from fnmatch import fnmatchcase
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
@@ -110,9 +110,16 @@ def list_files(
     knowledge_base_name: Annotated[str, Query(max_length=64)],
     state: StateDep,
     principal: PrincipalDep,
+    shape: Annotated[Literal["names", "details"] | None, Query()] = None,
 ) -> dict[str, object]:
+    """0.3 answers file details, 0.2.x a list of file names: ``server.chatchat_version``
+    chooses for every request, ``shape`` for one (chatkb's addition)."""
     kb = state.open_kb(knowledge_base_name, principal)
     docs = document_list(state, kb)
+    if shape is None:
+        shape = "names" if state.settings.server.chatchat_version == "0.2" else "details"
+    if shape == "names":
+        return ok(data=[d.source for d in docs])
     return ok(data=[file_detail(kb.name, n, d) for n, d in enumerate(docs, 1)])
 
 
@@ -152,8 +159,10 @@ def upload_docs(
     override: Annotated[bool, Form()] = False,
     to_vector_store: Annotated[bool, Form()] = True,
 ) -> dict[str, object]:
-    """Save and index synchronously; Chatchat's chunking fields are ignored (the knowledge
-    base keeps the chunking it was created with)."""
+    """Save, then index in the background, waiting up to ``server.chatchat_upload_wait``
+    seconds: files still indexing then are listed in ``data.pending_files`` (with the
+    ``data.job_id`` to follow at ``/api/jobs/{id}``) and finish on their own. Chatchat's
+    chunking fields are ignored (the knowledge base keeps the chunking it was created with)."""
     kb = state.open_kb(knowledge_base_name, principal, "write")
     failed: dict[str, str] = {}
     if not override:
@@ -165,14 +174,26 @@ def upload_docs(
         files = [f for f in files if originals.sanitise_name(f.filename or "upload") not in failed]
     saved = save_uploads(state, kb, files)
     saved += [SourceFile(originals.stored_path(kb, s), s) for s in failed]
-    if to_vector_store and saved:
-        failed.update(_run(state, kb.name, saved))
-    return ok("files uploaded and indexed", {"failed_files": failed})
+    if not (to_vector_store and saved):
+        return ok("files uploaded", {"failed_files": failed})
+    job = state.jobs.submit(kb.name, saved)
+    job.done_event.wait(state.settings.server.chatchat_upload_wait)
+    failed.update(_failures(job))
+    if job.finished:
+        return ok("files uploaded and indexed", {"failed_files": failed})
+    done = {o.source for o in job.outcomes}
+    pending = [s for s in job.sources if s not in done]
+    msg = f"files uploaded; {len(pending)} still indexing in the background (job {job.id})"
+    return ok(msg, {"failed_files": failed, "pending_files": pending, "job_id": job.id})
 
 
 def _run(state: ServerState, kb: str, files: list[SourceFile]) -> dict[str, str]:
     job = state.jobs.submit(kb, files)
     job.done_event.wait()
+    return _failures(job)
+
+
+def _failures(job: Job) -> dict[str, str]:
     failed = {o.source: o.error or "failed" for o in job.outcomes if o.status == "failed"}
     if job.error:
         failed.update({s: job.error for s in job.sources if s not in failed})

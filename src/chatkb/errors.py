@@ -96,3 +96,10 @@ class NotSupportedError(ChatkbError):
 
     status_code = 501
     code = "not_supported"
+
+
+class UnsupportedOptionError(InvalidInputError):
+    """A request option chatkb cannot honour (``n > 1`` on a knowledge base, ...)."""
+
+    status_code = 400
+    code = "unsupported_option"

@@ -16,7 +16,7 @@ from chatkb.errors import ChatkbError, ConfigError
 from chatkb.filters import SearchFilter
 from chatkb.kb import KnowledgeBase
 from chatkb.llm import ChatModel, GenerationOptions
-from chatkb.models import Answer, Hit, Message
+from chatkb.models import Answer, Citation, Hit, Message
 from chatkb.retrieve import retrieve
 from chatkb.server import files as originals
 from chatkb.server.chat_models import NO_LLM
@@ -104,9 +104,16 @@ def citations_json(
 ) -> list[dict[str, object]]:
     """The answer's citations, each with its knowledge base (``kb``) and the ``url`` of its
     original file (``#page=N`` for pages; None when no original is kept)."""
+    return cited_json(answer.citations, stream, kbs)
+
+
+def cited_json(
+    citations: Sequence[Citation], stream: AnswerStream, kbs: Sequence[KnowledgeBase]
+) -> list[dict[str, object]]:
+    """``citations`` as JSON with ``kb`` and ``url`` (see ``citations_json``)."""
     by_name = {kb.name: kb for kb in kbs}
     cited = []
-    for citation in answer.citations:
+    for citation in citations:
         hit = stream.hits[citation.n - 1] if citation.n <= len(stream.hits) else None
         name = hit.kb if hit and hit.kb else (kbs[0].name if len(kbs) == 1 else None)
         kb = by_name.get(name) if name else None

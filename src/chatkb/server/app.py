@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
@@ -41,6 +40,7 @@ from chatkb.server.routes import (
 )
 from chatkb.server.state import ServerState
 from chatkb.server.streaming import in_thread
+from chatkb.server.webui import WebUI
 from chatkb.settings import Settings
 
 WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -79,7 +79,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for module in (*ROUTERS, *CHATCHAT_ROUTERS):
         app.include_router(module.router)
-    app.router.routes.append(Route("/mcp", endpoint=_McpEndpoint(mcp_server, state.keys)))
+    mcp_endpoint = _McpEndpoint(mcp_server, state.keys)
+    app.router.routes.append(Route("/mcp", endpoint=mcp_endpoint))
+    app.router.routes.append(Route("/mcp/", endpoint=mcp_endpoint))
     if settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -89,7 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
     app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_mb * 2**20)
     if WEB_STATIC.is_dir():  # mounted last: API routes take precedence over UI files
-        app.mount("/", StaticFiles(directory=WEB_STATIC, html=True), name="web")
+        app.mount("/", WebUI(WEB_STATIC, app.router.routes), name="web")
     return app
 
 

@@ -14,9 +14,15 @@ from chatkb.server.streaming import SSE_HEADERS, in_thread
 
 
 async def proxy_chat(
-    chat_model: ChatModel, payload: dict[str, object], *, stream: bool, timeout: float
+    chat_model: ChatModel,
+    payload: dict[str, object],
+    *,
+    stream: bool,
+    timeout: float,
+    path: str = "/chat/completions",
 ) -> Response:
-    """Forward ``payload`` to the chat model's ``/chat/completions``; stream back as is.
+    """Forward ``payload`` to the chat model's ``path`` (``/chat/completions``, or
+    ``/completions`` for legacy completions); stream back as is.
 
     The target is the model's own server (presets and ``auto`` already resolved; an
     in-process llama.cpp model is started on first use), never the raw settings.
@@ -31,7 +37,7 @@ async def proxy_chat(
         base_url=base_url, headers=headers, timeout=httpx.Timeout(timeout, connect=10.0)
     )
     try:
-        request = client.build_request("POST", "/chat/completions", json=payload)
+        request = client.build_request("POST", path, json=payload)
         response = await client.send(request, stream=True)
     except httpx.HTTPError as exc:
         await client.aclose()

@@ -14,8 +14,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from chatkb import __version__
-from chatkb.errors import ChatkbError
-from chatkb.server.answers import find, start_answer
+from chatkb.errors import ChatkbError, NotFoundError
+from chatkb.kb import KnowledgeBase
+from chatkb.server.answers import citations_json, find, start_answer
 from chatkb.server.auth import LOCAL, Principal
 from chatkb.server.state import ServerState
 
@@ -51,25 +52,37 @@ def build_mcp(state: ServerState) -> MCPServer[Any]:
 
     @server.tool()
     def search(
-        query: str, knowledge_bases: list[str], ctx: Context, top_k: int = 5
+        query: str, ctx: Context, knowledge_bases: list[str] | None = None, top_k: int = 5
     ) -> dict[str, Any]:
-        """Find the passages that best match a query (hybrid vector + keyword search)."""
+        """Find the passages that best match a query (hybrid vector + keyword search), in the
+        knowledge bases named, or in every one you may read."""
 
         def hits() -> list[dict[str, object]]:
-            kbs = state.open_kbs(knowledge_bases, caller(ctx))
+            kbs = readable(knowledge_bases, caller(ctx))
             return [h.to_json() for h in find(state, kbs, query, top_k=max(1, min(top_k, 50)))]
 
         return {"hits": _reported(hits)}
 
     @server.tool()
-    def ask(question: str, knowledge_bases: list[str], ctx: Context) -> dict[str, Any]:
-        """Answer a question from the knowledge bases; [n] in the answer cites citations[n-1]."""
+    def ask(
+        question: str, ctx: Context, knowledge_bases: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Answer a question from the knowledge bases (default: every one you may read);
+        [n] in the answer cites citations[n-1], each with its kb and url."""
 
         def answer() -> dict[str, Any]:
-            kbs = state.open_kbs(knowledge_bases, caller(ctx))
-            return start_answer(state, kbs, question).result().to_json()
+            kbs = readable(knowledge_bases, caller(ctx))
+            stream = start_answer(state, kbs, question)
+            result = stream.result()
+            return {**result.to_json(), "citations": citations_json(result, stream, kbs)}
 
         return _reported(answer)
+
+    def readable(names: list[str] | None, principal: Principal) -> list[KnowledgeBase]:
+        names = names or state.readable_names(principal)
+        if not names:
+            raise NotFoundError("no knowledge base to search: create one first")
+        return state.open_kbs(names, principal)
 
     return server
 

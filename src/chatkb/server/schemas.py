@@ -232,6 +232,11 @@ class ChatRequest(_In):
     regenerate: bool = Field(
         False, description="replace the conversation's last question and answer with this one"
     )
+    store: bool = Field(
+        True,
+        description="keep the question and answer as a conversation (false for scripts: "
+        "nothing is stored and conversation_id is empty)",
+    )
 
 
 class CitationPublic(BaseModel):

@@ -40,6 +40,7 @@ class _Turn:
     question: str
     kbs: list[KnowledgeBase]
     replace_last: bool
+    store: bool = True
 
 
 @router.post(
@@ -62,7 +63,7 @@ async def chat(
     stream = await in_thread(
         lambda: start_answer(state, kbs, body.question, history=history, options=options)
     )
-    turn = _Turn(conversation_id, uuid.uuid4().hex, body.question, kbs, body.regenerate)
+    turn = _Turn(conversation_id, uuid.uuid4().hex, body.question, kbs, body.regenerate, body.store)
     if body.stream:
         return sse_response(_events(state, stream, turn))
     answer = await in_thread(_finish, state, stream, turn)
@@ -89,6 +90,8 @@ def _conversation(
             principal.name, body.conversation_id, HISTORY_TURNS, skip_last=body.regenerate
         )
         return body.conversation_id, history
+    if not body.store:  # a scripted call: answered, not kept
+        return "", [Message(m.role, m.content) for m in body.history]
     conversation = store.create(principal.name, body.question[:80], body.kbs)
     return conversation.id, [Message(m.role, m.content) for m in body.history]
 
@@ -97,14 +100,15 @@ def _finish(state: ServerState, stream: AnswerStream, turn: _Turn) -> dict[str, 
     """Wait for the whole answer, store it, and return it as ``AnswerPublic`` JSON."""
     answer = stream.result()
     citations = citations_json(answer, stream, turn.kbs)
-    state.conversations.add_turn(
-        turn.conversation_id,
-        turn.question,
-        answer,
-        turn.message_id,
-        citations=citations,
-        replace_last=turn.replace_last,
-    )
+    if turn.store:
+        state.conversations.add_turn(
+            turn.conversation_id,
+            turn.question,
+            answer,
+            turn.message_id,
+            citations=citations,
+            replace_last=turn.replace_last,
+        )
     return {
         **answer.to_json(),
         "citations": citations,

@@ -7,13 +7,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fastapi.testclient as fastapi_testclient
 import pytest
+from starlette import testclient
 from typer.testing import CliRunner
 
 from _llm_server import llm_server  # noqa: F401  (a session fixture, shared by all modules)
 from chatkb.cli.main import app
 from chatkb.kb import Library
 from chatkb.settings import Settings, load_settings
+
+
+class _LoopbackTestClient(testclient.TestClient):
+    """In-process clients speak to the app as ``http://127.0.0.1``: the server refuses Host
+    names outside its allow-list (DNS-rebinding protection), and ``testserver`` is one."""
+
+    def __init__(self, *args: Any, base_url: str = "http://127.0.0.1", **kwargs: Any) -> None:
+        super().__init__(*args, base_url=base_url, **kwargs)
+
+
+testclient.TestClient = _LoopbackTestClient  # type: ignore[misc]
+fastapi_testclient.TestClient = _LoopbackTestClient  # type: ignore[misc]
 
 
 @pytest.fixture

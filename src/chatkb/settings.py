@@ -180,6 +180,9 @@ class ServerSettings(_Section):
         default_factory=list, description="required when binding beyond loopback"
     )
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names served besides the bind address and loopback"
+    )
     max_upload_mb: int = Field(200, ge=1, description="largest uploaded file")
     max_files: int = Field(100, ge=1, description="most files in one upload request")
     max_body_mb: int = Field(1024, ge=1, description="largest request body")

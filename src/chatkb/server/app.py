@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from chatkb import __version__
 from chatkb.errors import ChatkbError
-from chatkb.server.auth import KeyRing, check_bind, is_loopback
+from chatkb.server.auth import KeyRing, check_bind
 from chatkb.server.errors import install_error_handlers
 from chatkb.server.limits import BodyLimit
 from chatkb.server.mcp import build_mcp
@@ -38,6 +38,7 @@ from chatkb.server.routes import (
     search,
     system,
 )
+from chatkb.server.security import BrowserGuard, csp_for_ui
 from chatkb.server.state import ServerState
 from chatkb.server.streaming import in_thread
 from chatkb.server.webui import WebUI
@@ -64,7 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
         mcp_server.streamable_http_app(
             streamable_http_path="/mcp",
             stateless_http=True,
-            transport_security=_mcp_security(settings),
+            # BrowserGuard checks Host and Origin for the whole app, /mcp included.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
             host=settings.server.host,
         )
         state.open()
@@ -88,23 +90,14 @@ def create_app(settings: Settings) -> FastAPI:
             allow_origins=settings.server.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
+            allow_credentials=False,  # bearer keys only: no cookies to ride along
         )
     app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_mb * 2**20)
+    # Outermost, so foreign Host and Origin are refused before anything else runs.
+    app.add_middleware(BrowserGuard, settings=settings.server, csp=csp_for_ui(WEB_STATIC))
     if WEB_STATIC.is_dir():  # mounted last: API routes take precedence over UI files
         app.mount("/", WebUI(WEB_STATIC, app.router.routes), name="web")
     return app
-
-
-def _mcp_security(settings: Settings) -> TransportSecuritySettings:
-    """DNS-rebinding protection on loopback; beyond it API keys guard the endpoint."""
-    if not is_loopback(settings.server.host):
-        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    local = ["127.0.0.1", "localhost", "[::1]"]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=[f"{h}:*" for h in local],
-        allowed_origins=[f"http://{h}:*" for h in local] + settings.server.cors_origins,
-    )
 
 
 class _McpEndpoint:

@@ -3,7 +3,10 @@ chat models and the hardware report."""
 
 from __future__ import annotations
 
-from chatkb.errors import InvalidInputError
+import re
+import uuid
+
+from chatkb.errors import InvalidInputError, NotFoundError
 from chatkb.kb import KnowledgeBase, Library
 from chatkb.llm import ChatModel
 from chatkb.rerankers import Reranker, make_reranker
@@ -15,6 +18,8 @@ from chatkb.server.jobs import JobQueue
 from chatkb.settings import Settings
 
 TEMP_DIR = "temp"
+TEMP_OWNER = "owner"  # file in a temporary knowledge base: the key name that created it
+_TEMP_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ServerState:
@@ -38,7 +43,32 @@ class ServerState:
 
     def open_kb(self, name: str, principal: Principal, needed: Access = "read") -> KnowledgeBase:
         principal.require(name, needed)
-        return self.library.open(name)
+        try:
+            return self.library.open(name)
+        except NotFoundError:
+            # The library's own message lists every knowledge base; callers see only theirs.
+            raise NotFoundError(
+                f"no knowledge base named {name!r}; GET /api/kbs lists the ones you can read"
+            ) from None
+
+    def create_temp(self, principal: Principal) -> KnowledgeBase:
+        """A new temporary (file-chat) knowledge base that only ``principal`` can open."""
+        kb = self.temp_library.create(uuid.uuid4().hex, description="temporary: file chat")
+        (kb.directory / TEMP_OWNER).write_text(principal.name, encoding="utf-8")
+        return kb
+
+    def open_temp(self, kb_id: str, principal: Principal) -> KnowledgeBase:
+        """The caller's own temporary knowledge base; any other id reads as not found."""
+        owner = self.temp_library.root / kb_id / TEMP_OWNER
+        try:
+            if _TEMP_ID.match(kb_id) and owner.read_text(encoding="utf-8") == principal.name:
+                return self.temp_library.open(kb_id)
+        except (OSError, NotFoundError):
+            pass
+        raise NotFoundError(
+            f"no temporary knowledge base {kb_id!r} of yours (they expire after a day); "
+            "upload files with /knowledge_base/upload_temp_docs to start one"
+        )
 
     def open_kbs(
         self, names: list[str], principal: Principal, needed: Access = "read"

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -14,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatkb.answer import AnswerStream
-from chatkb.errors import InvalidInputError
+from chatkb.errors import InvalidInputError, NotFoundError
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Message
 from chatkb.server.answers import start_answer
@@ -71,7 +70,7 @@ def _kbs(state: ServerState, principal: Principal, mode: str, name: str) -> list
     if mode == "local_kb":
         return state.open_kbs([name], principal)
     if mode == "temp_kb":
-        return [state.temp_library.open(name)]
+        return [state.open_temp(name, principal)]
     raise InvalidInputError("mode 'search_engine' is not supported: chatkb works offline")
 
 
@@ -150,15 +149,16 @@ def upload_temp_docs(
     prev_id: Annotated[str | None, Form(max_length=64)] = None,
     knowledge_id: Annotated[str | None, Form(max_length=64)] = None,
 ) -> dict[str, object]:
-    """A temporary knowledge base for file chat; ``data.id`` is its ``knowledge_id``."""
-    del principal  # any valid key may chat with its own files; the id is the capability
+    """A temporary knowledge base for file chat; ``data.id`` is its ``knowledge_id``.
+
+    Any valid key may chat with its own files; only that key can open the result. A
+    ``prev_id`` that is not the caller's own starts a new one, as an unknown id does."""
     _prune_temp(state)
     previous = prev_id or knowledge_id
-    library = state.temp_library
-    if previous and previous in library.names():
-        kb = library.open(previous)
-    else:
-        kb = library.create(uuid.uuid4().hex, description="temporary: file chat")
+    try:
+        kb = state.open_temp(previous, principal) if previous else state.create_temp(principal)
+    except NotFoundError:
+        kb = state.create_temp(principal)
     saved = save_uploads(state, kb, files)
     job = state.temp_jobs.submit(kb.name, saved)
     job.done_event.wait()
@@ -177,8 +177,7 @@ def _prune_temp(state: ServerState) -> None:
 @router.post("/chat/file_chat", response_class=StreamingResponse)
 async def file_chat(body: FileChat, state: StateDep, principal: PrincipalDep) -> StreamingResponse:
     """SSE, as in Chatchat: ``{"answer": piece}`` events then ``{"docs": [...]}``."""
-    del principal
-    kb = await in_thread(state.temp_library.open, body.knowledge_id)
+    kb = await in_thread(state.open_temp, body.knowledge_id, principal)
     stream = await in_thread(
         lambda: start_answer(
             state, [kb], body.query, history=history_messages(body.history), top_k=body.top_k

@@ -30,6 +30,11 @@ from chatkb.server.state import ServerState
 
 router = APIRouter(prefix="/api/kbs/{name}/documents", tags=["documents"])
 INLINE_TYPES = {"application/pdf", "text/plain", "text/markdown", "image/png", "image/jpeg"}
+# Originals are whatever users uploaded: never a document that runs script in this origin.
+# Chromium's PDF viewer refuses sandboxed documents and runs PDF script apart from the page;
+# everything else opens sandboxed (an opaque origin) or downloads.
+ORIGINAL_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
 
 
 def save_uploads(
@@ -82,11 +87,13 @@ def download(
     path = originals.original_path(kb, source)
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     inline = not download and media_type in INLINE_TYPES
+    pdf = inline and media_type == "application/pdf"
     return FileResponse(
         path,
         media_type=media_type,
         filename=path.name,
         content_disposition_type="inline" if inline else "attachment",
+        headers={"Content-Security-Policy": PDF_CSP if pdf else ORIGINAL_CSP},
     )
 
 

@@ -181,3 +181,12 @@ def test_good_file_beside_hostile_ones_still_loads(tmp_path: Path, text_pdf: byt
     assert all(
         results[name].startswith("error: ") for name in ("cut.pdf", "bomb.docx", "empty.txt")
     )
+
+
+def test_deeply_nested_html_is_refused_in_one_pass() -> None:
+    from chatkb.errors import LoadError
+    from chatkb.loaders.html import html_blocks
+
+    markup = "<html><body>" + "<div>" * 10_000 + "x" + "</div>" * 10_000 + "</body></html>"
+    with pytest.raises(LoadError, match="nested too deeply"):
+        html_blocks(markup)

@@ -78,15 +78,38 @@ def html_blocks(markup: str) -> tuple[str | None, list[Block]]:
     return title or first_heading, builder.blocks
 
 
+MAX_DEPTH = 400  # real pages nest a few dozen levels; deeper is a hostile file
+
+
 def _drop_boilerplate(soup: Tag) -> None:
-    for tag in soup.find_all(_DROP_TAGS):
+    """One pass over the tree: boilerplate subtrees are cut without being searched, and a
+    tree nested deeper than ``MAX_DEPTH`` is refused (every later step is then linear)."""
+    from bs4.element import Tag
+
+    dropped: list[Tag] = []
+    stack: list[tuple[Tag, int]] = [(soup, 0)]
+    while stack:
+        tag, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise LoadError(f"HTML is nested too deeply to read (over {MAX_DEPTH} levels)")
+        for child in tag.contents:
+            if not isinstance(child, Tag):
+                continue
+            if _is_boilerplate(child):
+                dropped.append(child)
+            else:
+                stack.append((child, depth + 1))
+    for tag in dropped:  # disjoint subtrees: none lies inside another
         tag.decompose()
-    for tag in soup.find_all(True):
-        if tag.decomposed or tag.attrs is None:
-            continue
-        classes = set(tag.get_attribute_list("class"))
-        if tag.get("role") in _DROP_ROLES or classes & _DROP_CLASSES or tag.has_attr("hidden"):
-            tag.decompose()
+
+
+def _is_boilerplate(tag: Tag) -> bool:
+    if tag.name in _DROP_TAGS:
+        return True
+    if not tag.attrs:
+        return False
+    classes = set(tag.get_attribute_list("class"))
+    return tag.get("role") in _DROP_ROLES or bool(classes & _DROP_CLASSES) or "hidden" in tag.attrs
 
 
 def _main_content(soup: Tag) -> Tag:

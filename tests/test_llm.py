@@ -56,9 +56,14 @@ def test_chatkb_ask_with_openai_backend(
     assert answer["model"] == llm_server.model
     assert answer["extractive"] is False and answer["found"] is True
     assert answer["answer"].strip()
-    assert answer["citations"] and answer["citations"][0]["source"] == "TRIAL_109.txt"
+    # SmolLM2-135M may or may not write [n]: only what it cites is listed, and the flag says so.
+    assert answer["grounded"] is bool(answer["citations"])
+    assert all(c["source"] == "TRIAL_109.txt" for c in answer["citations"])
     streamed = cli("ask", "zh", "马飚毕业于哪所大学？")
-    assert "Sources" in streamed.stdout and "[1] TRIAL_109.txt" in streamed.stdout
+    if answer["grounded"]:
+        assert "Sources" in streamed.stdout and "TRIAL_109.txt" in streamed.stdout
+    else:
+        assert "Sources" not in streamed.stdout and "cites no passage" in streamed.stderr
 
 
 def test_unreachable_server_is_a_clear_error() -> None:

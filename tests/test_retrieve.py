@@ -14,6 +14,7 @@ from chatkb.answer import ask
 from chatkb.errors import ConfigError, InvalidInputError
 from chatkb.filters import parse_filters
 from chatkb.kb import Library
+from chatkb.llm import ExtractiveAnswerer
 from chatkb.relevance import KEYWORD_ONLY, Signals, probability, weights_for
 from chatkb.retrieve import search
 from chatkb.settings import RetrievalSettings, Settings
@@ -109,7 +110,9 @@ def test_questions_from_elsewhere_are_not_in_the_knowledge_base(library: Library
 
 
 def test_ask_says_so_when_nothing_is_relevant(library: Library, settings: Settings) -> None:
-    stream = ask([library.open("small")], "熊猫每天吃多少竹子？", settings, chat_model=None)
+    stream = ask(
+        [library.open("small")], "熊猫每天吃多少竹子？", settings, answerer=ExtractiveAnswerer()
+    )
     answer = stream.result()
     assert not answer.found and answer.citations == ()
     assert "没有找到" in answer.answer

@@ -17,7 +17,7 @@ import pytest
 from _small_kb import build_small_kb, copy_into
 from chatkb.answer import ask
 from chatkb.kb import Library
-from chatkb.llm import GenerationOptions
+from chatkb.llm import GenerationOptions, LLMAnswerer
 from chatkb.llm.openai_chat import OpenAIChat
 from chatkb.models import Message
 from chatkb.rewrite import clean_rewrite, rewrite_messages, rewrite_query
@@ -95,7 +95,9 @@ def test_ask_searches_with_the_rewritten_query(settings: Settings, home: Path, b
     copy_into(home, built)
     kb = Library(settings).open("small")
     model = _ScriptedModel("When was IBM founded?", "In 1911 [1].")
-    stream = ask([kb], "When was it founded?", settings, chat_model=model, history=HISTORY)
+    stream = ask(
+        [kb], "When was it founded?", settings, answerer=LLMAnswerer(model), history=HISTORY
+    )
     answer = stream.result()
     assert stream.query == "When was IBM founded?"
     assert answer.found and "1911" in answer.citations[0].text

@@ -315,3 +315,35 @@ def _kb_prompt_is_used(client: TestClient, proxy: RecordingProxy) -> None:
     system = proxy.requests[-1]["messages"][0]
     assert system == {"role": "system", "content": template.system(QUESTION)}
     assert system["content"].startswith("You are the IBM company archivist.")
+
+
+def test_a_request_sets_its_own_refusal_cut(client: TestClient) -> None:
+    question = "What is the airspeed of an unladen swallow?"
+    refused = _ask(client, question=question, kbs=["en"])
+    assert refused["found"] is False and refused["grounded"] is False
+    answered = _ask(client, question=question, kbs=["en"], min_relevance=0)
+    assert answered["found"] is True and answered["citations"]
+    strict = _ask(client, question=QUESTION, kbs=["en"], min_relevance=1)
+    assert strict["found"] is False
+    assert client.post("/api/chat", json={"question": "x", "min_relevance": 2}).status_code == 422
+
+
+def test_sources_are_listed_once_per_document_and_only_when_cited(client: TestClient) -> None:
+    answer = _ask(client, question=QUESTION, kbs=["en"], top_k=5)
+    assert answer["grounded"] is True
+    cited = [c["n"] for c in answer["citations"]]
+    assert [s["source"] for s in answer["sources"]] == [EN_DOC]  # one document, listed once
+    assert answer["sources"][0]["citations"] == cited and answer["sources"][0]["kb"] == "en"
+    assert f"[{cited[0]}]" in answer["answer"]  # every listed passage is cited in the text
+
+
+def test_a_follow_up_keeps_the_question_without_an_llm(client: TestClient) -> None:
+    first = _ask(client, question="Tell me about IBM.", kbs=["en"])
+    follow = _ask(
+        client,
+        question="In which year was it founded as the Computing-Tabulating-Recording Company?",
+        kbs=["en"],
+        conversation_id=first["conversation_id"],
+    )
+    assert follow["found"] and follow["grounded"]
+    assert any("1911" in c["text"] for c in follow["citations"])

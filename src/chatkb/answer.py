@@ -1,20 +1,19 @@
-"""The ask flow: rewrite (with history) → retrieve → decide relevance → answer → cite."""
+"""The ask flow: question (+ follow-up readings) → retrieve → decide relevance → answer → cite."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
-from chatkb.filters import SearchFilter
 from chatkb.kb import KnowledgeBase
-from chatkb.llm import ChatModel, GenerationOptions
-from chatkb.llm.extractive import NAME as EXTRACTIVE
-from chatkb.llm.extractive import extractive_answer
-from chatkb.llm.prompts import answer_messages, not_found_text
+from chatkb.llm import Answerer
+from chatkb.llm.prompts import not_found_text
 from chatkb.models import Answer, Citation, Hit, Message
+from chatkb.options import AskOptions
 from chatkb.rerankers import Reranker
-from chatkb.retrieve import search
-from chatkb.rewrite import rewrite_query
+from chatkb.retrieve import Query, Retrieval, search
+from chatkb.rewrite import context_query
 from chatkb.settings import Settings
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -67,15 +66,66 @@ class AnswerStream:
         for _ in self:  # drain whatever the caller did not read
             pass
         text = "".join(self._text)
-        return Answer(text, self.citations(text), self.model, self.extractive, self.found)
+        citations = self.citations(text)
+        grounded = self.found and bool(citations)
+        return Answer(text, citations, self.model, self.extractive, self.found, grounded=grounded)
 
     def citations(self, text: str) -> tuple[Citation, ...]:
-        """The passages the answer cites by ``[n]``; all of them if it cites none."""
+        """The passages the answer cites by ``[n]``: none when it cites none (an answer
+        that cites nothing is not grounded, and no list of sources should suggest it is)."""
         if not self.found:
             return ()
         cited = sorted({int(m) for m in _MARKER.findall(text) if 0 < int(m) <= len(self.hits)})
-        numbers = cited or range(1, len(self.hits) + 1)
-        return tuple(Citation.from_hit(n, self.hits[n - 1]) for n in numbers)
+        return tuple(Citation.from_hit(n, self.hits[n - 1]) for n in cited)
+
+
+# Follow-ups (docs/answers.md#follow-ups): the question is always searched; the LLM's
+# rewrite, when faithful, and the context query (previous user question + this one) are
+# fused beside it with these weights.
+REWRITE_WEIGHT = 1.0
+CONTEXT_WEIGHT = 1.0
+
+
+def find(
+    kbs: Sequence[KnowledgeBase],
+    query: str,
+    settings: Settings,
+    *,
+    options: AskOptions | None = None,
+    reranker: Reranker | None = None,
+    extra_queries: Sequence[Query] = (),
+) -> Retrieval:
+    """The search flow every interface shares: the same depth, cut and filters for all."""
+    chosen = (options or AskOptions()).resolve(settings)
+    retrieval = search(
+        kbs,
+        query,
+        settings.retrieval,
+        top_k=chosen.top_k,
+        filters=chosen.filters,
+        reranker=reranker,
+        rerank_candidates=chosen.rerank_depth,
+        extra_queries=extra_queries,
+        min_relevance=chosen.min_relevance,
+    )
+    if chosen.score_threshold is None:
+        return retrieval
+    kept = [h for h in retrieval.hits if h.score >= chosen.score_threshold]
+    return Retrieval(kept, retrieval.relevance)
+
+
+def followup_queries(
+    question: str, history: Sequence[Message], answerer: Answerer, *, rewrite: bool
+) -> list[Query]:
+    """The extra readings of a follow-up: the context query, and the LLM's rewrite."""
+    extra: list[Query] = []
+    context = context_query(question, history)
+    if context is not None:
+        extra.append(Query(context, CONTEXT_WEIGHT))
+    rewritten = answerer.rewrite(question, history) if rewrite and context else None
+    if rewritten:
+        extra.append(Query(rewritten, REWRITE_WEIGHT))
+    return extra
 
 
 def ask(
@@ -83,54 +133,45 @@ def ask(
     question: str,
     settings: Settings,
     *,
-    chat_model: ChatModel | None,
+    answerer: Answerer,
     history: Sequence[Message] = (),
-    top_k: int | None = None,
+    options: AskOptions | None = None,
     reranker: Reranker | None = None,
-    filters: SearchFilter | None = None,
-    score_threshold: float | None = None,
-    generation: GenerationOptions | None = None,
+    retrieval: Retrieval | None = None,
 ) -> AnswerStream:
-    """Answer ``question`` from ``kbs``; extractive when ``chat_model`` is None.
+    """Answer ``question`` from ``kbs`` with ``answerer`` (extractive or an LLM).
 
-    With a ``history`` and a generative model, the question is first rewritten into a
-    standalone search query (chatkb.rewrite); the answer still sees the original turns.
-    Hits scoring below ``score_threshold`` are dropped (none left: "not found"). The prompt
-    is the first knowledge base's template; ``generation`` defaults to ``settings.llm``.
+    The question is always searched; with a ``history`` its follow-up readings are fused
+    beside it (``followup_queries``). ``options`` holds every per-request choice
+    (chatkb.options). A caller that already searched passes its ``retrieval``. The prompt
+    is the first knowledge base's template.
     """
-    query = rewrite_query(question, history, chat_model)
-    retrieval = search(
-        kbs,
-        query,
-        settings.retrieval,
-        top_k=top_k,
-        filters=filters,
-        reranker=reranker,
-        rerank_candidates=settings.reranker.candidates,
-    )
+    options = options or AskOptions()
+    chosen = options.resolve(settings)
+    extra = followup_queries(question, history, answerer, rewrite=chosen.rewrite)
+    if retrieval is None:
+        retrieval = find(
+            kbs, question, settings, options=options, reranker=reranker, extra_queries=extra
+        )
     hits, relevance = retrieval.hits, retrieval.relevance
-    if score_threshold is not None:
-        hits = [h for h in hits if h.score >= score_threshold]
-    model = chat_model.name if chat_model else EXTRACTIVE
+    query = extra[-1].text if extra else question
 
-    def stream(pieces: Iterator[str], *, extractive: bool, found: bool) -> AnswerStream:
+    def stream(pieces: Iterator[str], *, found: bool) -> AnswerStream:
         return AnswerStream(
             hits=hits,
             pieces=pieces,
-            model=model,
-            extractive=extractive,
+            model=answerer.name,
+            extractive=not answerer.generative,
             found=found,
             query=query,
             relevance=relevance.score,
         )
 
     if not relevance.found or not hits:
-        text = not_found_text(question, [kb.name for kb in kbs])
-        return stream(iter([text]), extractive=chat_model is None, found=False)
-    if chat_model is None:
-        return stream(iter([extractive_answer(question, hits)]), extractive=True, found=True)
-    generation = generation or GenerationOptions(settings.llm.temperature, settings.llm.max_tokens)
+        return stream(iter([not_found_text(question, [kb.name for kb in kbs])]), found=False)
     # Several knowledge bases: the first one named sets the prompt.
     template = kbs[0].config.prompt_template()
-    messages = answer_messages(question, hits, history, template=template)
-    return stream(chat_model.stream(messages, generation), extractive=False, found=True)
+    if chosen.language:
+        template = replace(template, answer_language=chosen.language)
+    pieces = answerer.answer(question, hits, history, template, chosen.generation)
+    return stream(pieces, found=True)

@@ -144,19 +144,56 @@ class Message:
 
 @dataclass(frozen=True)
 class Answer:
-    """A finished answer. ``found`` is False when nothing relevant was retrieved."""
+    """A finished answer. ``found`` is False when nothing relevant was retrieved;
+    ``grounded`` is True only when the answer cites at least one passage by ``[n]``
+    (``citations`` holds exactly the cited ones)."""
 
     answer: str
     citations: tuple[Citation, ...]
     model: str
     extractive: bool
     found: bool
+    grounded: bool = False
+
+    def sources(self) -> tuple[Source, ...]:
+        """The cited documents, each once, with its cited passages in citation order."""
+        grouped: dict[tuple[str, str], list[Citation]] = {}
+        for citation in self.citations:
+            grouped.setdefault((citation.doc_id, citation.source), []).append(citation)
+        return tuple(
+            Source(source, doc_id, tuple(passages))
+            for (doc_id, source), passages in grouped.items()
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
             "answer": self.answer,
             "citations": [citation.to_json() for citation in self.citations],
+            "sources": [source.to_json() for source in self.sources()],
             "model": self.model,
             "extractive": self.extractive,
             "found": self.found,
+            "grounded": self.grounded,
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """One cited document and the passages of it that an answer cites."""
+
+    source: str
+    doc_id: str
+    passages: tuple[Citation, ...]
+
+    @property
+    def label(self) -> str:
+        """``file.pdf, p. 3, 5``: the document once, the pages of its cited passages."""
+        pages = sorted({c.page for c in self.passages if c.page})
+        return self.source + (", p. " + ", ".join(map(str, pages)) if pages else "")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "doc_id": self.doc_id,
+            "citations": [c.n for c in self.passages],
         }

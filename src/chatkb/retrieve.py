@@ -74,6 +74,14 @@ def retrieve(
     return search(kbs, query, settings, top_k=top_k, filters=filters, reranker=reranker).hits
 
 
+@dataclass(frozen=True)
+class Query:
+    """One reading of the question; several are fused by their weights (``search``)."""
+
+    text: str
+    weight: float = 1.0
+
+
 def search(
     kbs: Sequence[KnowledgeBase],
     query: str,
@@ -83,25 +91,77 @@ def search(
     filters: SearchFilter | None = None,
     reranker: Reranker | None = None,
     rerank_candidates: int = 20,
+    extra_queries: Sequence[Query] = (),
+    min_relevance: float | None = None,
 ) -> Retrieval:
-    """Hits for ``query`` plus the calibrated "is it in the knowledge base" decision."""
+    """Hits for ``query`` plus the calibrated "is it in the knowledge base" decision.
+
+    ``extra_queries`` (a follow-up's rewrite, its context query) are searched too and fused
+    with ``query`` by weight: a chunk's score is the weighted mean of its fused score under
+    each reading. The decision is the most confident reading's. ``min_relevance`` replaces
+    the configured cut.
+    """
     top_k = top_k or settings.top_k
+    queries = [Query(query), *extra_queries]
+    readings = [_search_all(kbs, q.text, settings, filters) for q in queries]
+    fused = _combine(readings, [q.weight for q in queries])
+    rerank_scores: list[float] | None = None
+    if reranker is not None and fused:
+        texts = [q.text for q in queries]
+        fused, rerank_scores = _rerank(reranker, texts, fused[: max(rerank_candidates, top_k)])
+    hits = _to_hits(fused[: max(top_k, COVERAGE_HITS)], multi=len(kbs) > 1)
+    top_rerank = rerank_scores[0] if rerank_scores else None
+    profiles = {kb.config.dense_profile() for kb in kbs}
+    profile = profiles.pop() if len(profiles) == 1 else None
+    passages = [_passage(h) for h in hits]
+    decisions = [
+        decide(
+            signals_from(q.text, r.dense_scores, passages, top_rerank),
+            hits,
+            settings,
+            profile=profile,
+            min_relevance=min_relevance,
+        )
+        for q, r in zip(queries, readings, strict=True)
+    ]
+    return Retrieval(hits[:top_k], max(decisions, key=lambda d: d.score))
+
+
+def _search_all(
+    kbs: Sequence[KnowledgeBase],
+    query: str,
+    settings: RetrievalSettings,
+    filters: SearchFilter | None,
+) -> _Candidates:
+    """One query over every knowledge base: their fused hits, and the best KB's cosines."""
     fused: list[_Fused] = []
     dense_scores: list[float] = []
     for kb in kbs:
         found = _search_one(kb, query, settings, filters)
         fused.extend(found.fused)
         dense_scores = max(dense_scores, found.dense_scores, key=_best)
-    fused.sort(key=lambda f: f.score, reverse=True)
-    rerank_scores: list[float] | None = None
-    if reranker is not None and fused:
-        fused, rerank_scores = _rerank(reranker, query, fused[: max(rerank_candidates, top_k)])
-    hits = _to_hits(fused[: max(top_k, COVERAGE_HITS)], multi=len(kbs) > 1)
-    top_rerank = rerank_scores[0] if rerank_scores else None
-    signals = signals_from(query, dense_scores, [_passage(h) for h in hits], top_rerank)
-    profiles = {kb.config.dense_profile() for kb in kbs}
-    profile = profiles.pop() if len(profiles) == 1 else None
-    return Retrieval(hits[:top_k], decide(signals, hits, settings, profile=profile))
+    return _Candidates(fused, dense_scores)
+
+
+def _combine(readings: Sequence[_Candidates], weights: Sequence[float]) -> list[_Fused]:
+    """The weighted mean of each chunk's fused score over the readings, best first."""
+    if len(readings) == 1:
+        return sorted(readings[0].fused, key=lambda f: f.score, reverse=True)
+    total = sum(weights) or 1.0
+    merged: dict[tuple[str, int], _Fused] = {}
+    for reading, weight in zip(readings, weights, strict=True):
+        for item in reading.fused:
+            ref = (item.kb.name, item.key)
+            seen = merged.get(ref)
+            score = weight / total * item.score + (seen.score if seen else 0.0)
+            dense = _higher(item.dense, seen.dense if seen else None)
+            keyword = _higher(item.keyword, seen.keyword if seen else None)
+            merged[ref] = _Fused(item.kb, item.key, score, dense, keyword)
+    return sorted(merged.values(), key=lambda f: f.score, reverse=True)
+
+
+def _higher(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _best(scores: list[float]) -> float:
@@ -183,12 +243,14 @@ def _unit_scale(ranking: Sequence[ScoredKey]) -> dict[int, float]:
 
 
 def _rerank(
-    reranker: Reranker, query: str, fused: Sequence[_Fused]
+    reranker: Reranker, queries: Sequence[str], fused: Sequence[_Fused]
 ) -> tuple[list[_Fused], list[float]]:
+    """Re-score by the reranker; with several readings a passage keeps its best score."""
     chunks = _fetch(fused)
     present = [f for f in fused if (f.kb.name, f.key) in chunks]
     texts = [_chunk_passage(chunks[(f.kb.name, f.key)]) for f in present]
-    scores = reranker.rerank(query, texts)
+    per_query = [reranker.rerank(query, texts) for query in queries]
+    scores = [max(column) for column in zip(*per_query, strict=True)] if texts else []
     order = sorted(range(len(present)), key=lambda i: scores[i], reverse=True)
     reranked = [
         _Fused(present[i].kb, present[i].key, scores[i], present[i].dense, present[i].keyword)
@@ -250,8 +312,11 @@ def decide(
     settings: RetrievalSettings,
     *,
     profile: str | None = None,
+    min_relevance: float | None = None,
 ) -> Relevance:
-    """Whether ``hits`` answer the query, by the configured rule (docs/retrieval.md)."""
+    """Whether ``hits`` answer the query, by the configured rule (docs/retrieval.md).
+
+    ``min_relevance`` (a request's own cut) replaces ``settings.min_relevance``."""
     if not hits:
         return Relevance(0.0, False, signals)
     if settings.relevance == "off":
@@ -262,4 +327,5 @@ def decide(
         return Relevance(1.0 if found else 0.0, found, signals)
     weights = weights_for(profile, settings.relevance_weights, candidates=signals.candidates)
     score = probability(signals, weights)
-    return Relevance(score, score >= settings.min_relevance, signals)
+    cut = settings.min_relevance if min_relevance is None else min_relevance
+    return Relevance(score, score >= cut, signals)

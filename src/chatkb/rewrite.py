@@ -1,9 +1,13 @@
-"""Follow-up questions become standalone search queries, using the chat history.
+"""Follow-up questions: a standalone rewrite by the LLM, and what history gives without one.
 
-"And how many days for part-timers?" retrieves nothing useful on its own; rewritten with
-the conversation ("How many vacation days do part-time employees get?") it does. The
-rewritten query is used for retrieval only; the model still answers the user's own words
-with the history beside them.
+"And how many days for part-timers?" retrieves little on its own; rewritten with the
+conversation ("How many vacation days do part-time employees get?") it does. The rewrite is
+an extra search query beside the user's own question, never a replacement (chatkb.answer
+fuses both), and it is discarded when it drifts from the conversation: a small model often
+answers instead of rewriting, or carries a fact over from its own earlier answer. Without
+an LLM the previous user question joins the follow-up as a context query
+(``context_query``). The model still answers the user's own words with the history beside
+them.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import logging
 import re
 from collections.abc import Sequence
 
-from chatkb.llm import ChatModel, GenerationOptions
+from chatkb.llm.base import ChatModel, GenerationOptions
 from chatkb.llm.prompts import is_chinese
 from chatkb.models import Message
+from chatkb.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,59 @@ def rewrite_query(question: str, history: Sequence[Message], chat_model: ChatMod
     if not rewritten or len(rewritten) > 3 * len(question) + 200:
         log.info("query rewrite discarded: %r", reply[:200])
         return question
+    why = drift(rewritten, question, turns)
+    if why:
+        log.info("query rewrite discarded (%s): %r", why, rewritten)
+        return question
     log.info("query rewritten: %r -> %r", question, rewritten)
     return rewritten
+
+
+# A rewrite adds what the pronoun stood for; more new words than this share is a new topic.
+MAX_NEW_SHARE = 0.34
+# A rewrite keeps the question: at least this share of its keywords must survive.
+MIN_KEPT_SHARE = 0.5
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def drift(rewritten: str, question: str, history: Sequence[Message]) -> str | None:
+    """Why ``rewritten`` is not a faithful rewrite of ``question``, or None when it is.
+
+    Faithful: most of its keywords come from the question or the conversation, it keeps
+    most of the question's keywords, and it takes no number from the assistant's answers
+    that the user never wrote (a rewrite that "knows" the answer searches for the model's
+    claim, not for the user's question).
+    """
+    words = set(tokenize(rewritten, drop_stopwords=True))
+    asked = set(tokenize(question, drop_stopwords=True))
+    users = " ".join(m.content for m in history if m.role == "user")
+    said = set(tokenize(users, drop_stopwords=True))
+    answers = " ".join(m.content for m in history if m.role == "assistant")
+    heard = set(tokenize(answers, drop_stopwords=True))
+    if not words:
+        return "no keywords"
+    new = words - asked - said - heard
+    if len(new) > MAX_NEW_SHARE * len(words):
+        return f"new words {sorted(new)[:5]}"
+    if asked and len(asked & words) < MIN_KEPT_SHARE * len(asked):
+        return "the question's own words are gone"
+    numbers = set(_NUMBER.findall(rewritten)) - set(_NUMBER.findall(question + " " + users))
+    if numbers & set(_NUMBER.findall(answers)):
+        return f"numbers from the answer {sorted(numbers)}"
+    return None
+
+
+def context_query(question: str, history: Sequence[Message]) -> str | None:
+    """The previous user question joined with this one, or None without one.
+
+    What a follow-up's pronoun ("it", "它") or missing subject stands for is nearly always
+    named in the user's previous turn; searched together, the two find its passages without
+    any model. The question's own words stay in, so a new topic still finds its own.
+    """
+    previous = [m.content.strip() for m in history if m.role == "user" and m.content.strip()]
+    if not previous or previous[-1] == question.strip():
+        return None
+    return f"{previous[-1][:MAX_TURN_CHARS]} {question}"
 
 
 def rewrite_messages(question: str, history: Sequence[Message]) -> list[Message]:

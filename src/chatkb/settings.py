@@ -103,6 +103,9 @@ class RetrievalSettings(_Section):
         default_factory=list,
         description="own weights for the relevance model (benchmarks/tune_relevance.py)",
     )
+    rewrite: bool = Field(
+        True, description="follow-ups: also search the LLM's standalone rewrite (fused)"
+    )
 
 
 class RerankerSettings(_Section):

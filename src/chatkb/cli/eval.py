@@ -13,7 +13,7 @@ from chatkb.evaluation.qa import load_qa
 from chatkb.evaluation.report_html import render
 from chatkb.evaluation.runner import evaluate
 from chatkb.evaluation.summary import compare, load_run, to_json
-from chatkb.llm import make_chat_model
+from chatkb.llm import make_answerer
 from chatkb.rerankers import make_reranker
 
 
@@ -50,13 +50,13 @@ def eval_command(
     items = load_qa(qa)[: limit or None]
     probe = load_qa(unanswerable)[: limit or None] if unanswerable else []
     previous = load_run(compare_with) if compare_with else None
-    chat_model = make_chat_model(settings.llm) if answers else None
+    answerer = make_answerer(settings.llm) if answers else None
     run = evaluate(
         kbs,
         items,
         settings,
         top_k=top_k,
-        chat_model=chat_model,
+        answerer=answerer,
         reranker=make_reranker(settings.reranker),
         unanswerable=probe,
     )

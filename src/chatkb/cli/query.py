@@ -7,15 +7,15 @@ from pathlib import Path
 
 import typer
 
-from chatkb.answer import ask
+from chatkb.answer import ask, find
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
 from chatkb.errors import InvalidInputError
 from chatkb.filters import parse_filters
-from chatkb.llm import make_chat_model
+from chatkb.llm import make_answerer
 from chatkb.models import Answer, Hit
+from chatkb.options import AskOptions
 from chatkb.rerankers import make_reranker
-from chatkb.retrieve import retrieve
 
 
 def register_query_commands(app: typer.Typer) -> None:
@@ -42,22 +42,20 @@ def search(
     context = cli_context(ctx)
     kbs = context.open_kbs(name)
     settings = context.settings
-    filters = parse_filters(filter_)
+    options = AskOptions(top_k=top_k, filters=parse_filters(filter_))
     reranker = make_reranker(settings.reranker)
 
-    def find(text: str) -> list[Hit]:
-        return retrieve(
-            kbs, text, settings.retrieval, top_k=top_k, filters=filters, reranker=reranker
-        )
+    def hits_for(text: str) -> list[Hit]:
+        return find(kbs, text, settings, options=options, reranker=reranker).hits
 
     if queries is not None:
         for item in _read_queries(queries):
-            hits = find(item["question"])
+            hits = hits_for(item["question"])
             output.print_json_line({"id": item["id"], "hits": [h.to_json() for h in hits]})
         return
     if not query:
         raise InvalidInputError("give a query, or --queries FILE.jsonl")
-    hits = find(query)
+    hits = hits_for(query)
     if as_json:
         output.print_json([h.to_json() for h in hits])
     else:
@@ -94,15 +92,30 @@ def ask_command(
     name: str = typer.Argument(..., help="Knowledge base (several: a,b)."),
     question: str = typer.Argument(..., help="The question."),
     top_k: int | None = typer.Option(None, "--top-k", "-k", min=1, max=50, help="Passages."),
+    min_relevance: float | None = typer.Option(
+        None,
+        "--min-relevance",
+        min=0,
+        max=1,
+        help="'Not in the knowledge base' cut (0 = answer from what was found).",
+    ),
+    temperature: float | None = typer.Option(None, min=0, max=2, help="LLM temperature."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="LLM answer length."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
 ) -> None:
     """Answer a question with numbered citations; streams unless --json."""
     context = cli_context(ctx)
     kbs = context.open_kbs(name)
-    chat_model = make_chat_model(context.settings.llm)
-    reranker = make_reranker(context.settings.reranker)
+    options = AskOptions(
+        top_k=top_k, min_relevance=min_relevance, temperature=temperature, max_tokens=max_tokens
+    )
     stream = ask(
-        kbs, question, context.settings, chat_model=chat_model, top_k=top_k, reranker=reranker
+        kbs,
+        question,
+        context.settings,
+        answerer=make_answerer(context.settings.llm),
+        options=options,
+        reranker=make_reranker(context.settings.reranker),
     )
     if as_json:
         output.print_json(stream.result().to_json())
@@ -114,10 +127,14 @@ def ask_command(
 
 
 def _print_sources(answer: Answer) -> None:
+    """Each cited document once, its cited passages under it; a warning when none is cited."""
+    if answer.found and not answer.grounded:
+        output.err.print("(this answer cites no passage of the knowledge base)", markup=False)
     if not answer.citations:
         return
     output.out.print("\n[bold]Sources[/bold]")
-    for c in answer.citations:
-        where = c.source + (f", p. {c.page}" if c.page else "")
-        snippet = " ".join(c.text.split())[:160]
-        output.out.print(f"[{c.n}] {where}: {snippet}", markup=False)
+    for source in answer.sources():
+        output.out.print(source.label, markup=False)
+        for c in source.passages:
+            snippet = " ".join(c.text.split())[:160]
+            output.out.print(f"  [{c.n}] {snippet}", markup=False)

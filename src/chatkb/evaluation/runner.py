@@ -6,14 +6,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chatkb.answer import ask
+from chatkb.answer import ask, find
 from chatkb.evaluation import metrics as m
 from chatkb.evaluation.qa import QAItem
 from chatkb.kb import KnowledgeBase
-from chatkb.llm import ChatModel
+from chatkb.llm import Answerer
 from chatkb.models import Answer, Hit
+from chatkb.options import AskOptions
 from chatkb.rerankers import Reranker
-from chatkb.retrieve import Retrieval, search
+from chatkb.retrieve import Retrieval
 from chatkb.settings import Settings
 
 # Enough hits for the largest context budget even with small chunks.
@@ -99,22 +100,24 @@ def evaluate(
     settings: Settings,
     *,
     top_k: int = 10,
-    chat_model: ChatModel | None = None,
+    answerer: Answerer | None = None,
     reranker: Reranker | None = None,
     unanswerable: Sequence[QAItem] = (),
 ) -> EvalRun:
-    """Score ``items`` on ``kbs``; answers are generated (and scored) only with a model."""
+    """Score ``items`` on ``kbs``; answers are generated (and scored) only with a generative
+    ``answerer``, from the same retrieval that was scored (one search per question)."""
+    generative = answerer if answerer is not None and answerer.generative else None
     run = EvalRun(
         kbs=tuple(kb.name for kb in kbs),
         qa="",
         top_k=top_k,
         config=settings.retrieval.model_dump(mode="json"),
-        model=None if chat_model is None else chat_model.name,
+        model=None if generative is None else generative.name,
     )
     for item in items:
-        result = _score_question(kbs, item, settings, top_k, reranker)
-        if chat_model is not None:
-            result = _with_answer(result, kbs, settings, chat_model, reranker)
+        result, found = _score_question(kbs, item, settings, top_k, reranker)
+        if generative is not None:
+            result = _with_answer(result, found, kbs, settings, generative)
         run.results.append(result)
     run.probe = [_probe(kbs, item, settings, reranker) for item in unanswerable]
     return run
@@ -126,14 +129,14 @@ def _score_question(
     settings: Settings,
     top_k: int,
     reranker: Reranker | None,
-) -> QuestionResult:
+) -> tuple[QuestionResult, Retrieval]:
     started = time.perf_counter()
     found = _search(kbs, item.question, settings, max(top_k, MIN_DEPTH), reranker)
     latency = time.perf_counter() - started
     hits = found.hits
     texts = [h.text for h in hits]
     relevant = [m.contains_answer(t, item.answers) for t in texts]
-    return QuestionResult(
+    result = QuestionResult(
         item=item,
         rank=m.answer_rank(texts[:top_k], item.answers),
         doc_rank=m.doc_rank(
@@ -146,6 +149,7 @@ def _score_question(
         found=found.relevance.found,
         hits=tuple(HitRecord.from_hit(h, item.answers) for h in hits[:top_k]),
     )
+    return result, found
 
 
 def _search(
@@ -155,24 +159,19 @@ def _search(
     top_k: int,
     reranker: Reranker | None,
 ) -> Retrieval:
-    return search(
-        kbs,
-        query,
-        settings.retrieval,
-        top_k=top_k,
-        reranker=reranker,
-        rerank_candidates=max(settings.reranker.candidates, top_k),
-    )
+    return find(kbs, query, settings, options=AskOptions(top_k=top_k), reranker=reranker)
 
 
 def _with_answer(
     result: QuestionResult,
+    found: Retrieval,
     kbs: Sequence[KnowledgeBase],
     settings: Settings,
-    chat_model: ChatModel,
-    reranker: Reranker | None,
+    answerer: Answerer,
 ) -> QuestionResult:
-    stream = ask(kbs, result.item.question, settings, chat_model=chat_model, reranker=reranker)
+    # The answer sees the configured number of passages of the retrieval just scored.
+    top = Retrieval(found.hits[: settings.retrieval.top_k], found.relevance)
+    stream = ask(kbs, result.item.question, settings, answerer=answerer, retrieval=top)
     answer = stream.result()
     record = score_answer(answer, result.item.answers)
     return QuestionResult(**{**result.__dict__, "answer": record})

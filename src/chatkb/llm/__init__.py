@@ -1,45 +1,60 @@
-"""LLM backends by registered name (``Settings.llm.backend``)."""
+"""LLM backends by registered name (``Settings.llm.backend``), each an ``Answerer``."""
 
 from __future__ import annotations
 
+from chatkb.llm.answerers import Answerer, ExtractiveAnswerer, LLMAnswerer, answerer_for
 from chatkb.llm.base import ChatModel, GenerationOptions
 from chatkb.llm.presets import auto_llm_settings, resolve_llm_settings
 from chatkb.registry import Registry
 from chatkb.settings import LLMSettings
 
-__all__ = ["LLMS", "ChatModel", "GenerationOptions", "make_chat_model"]
+__all__ = [
+    "LLMS",
+    "Answerer",
+    "ChatModel",
+    "GenerationOptions",
+    "answerer_for",
+    "make_answerer",
+    "make_chat_model",
+]
 
-# "extractive" maps to None: no generative model, answers are picked sentences.
-LLMS: Registry[ChatModel | None] = Registry("llm")
+LLMS: Registry[Answerer] = Registry("llm")
 
 
 @LLMS.register("extractive")
-def _extractive(settings: LLMSettings) -> ChatModel | None:
-    return None
+def _extractive(settings: LLMSettings) -> Answerer:
+    return ExtractiveAnswerer()
 
 
 @LLMS.register("openai")
-def _openai(settings: LLMSettings) -> ChatModel | None:
+def _openai(settings: LLMSettings) -> Answerer:
     from chatkb.llm.openai_chat import OpenAIChat
 
-    return OpenAIChat(settings)
+    return LLMAnswerer(OpenAIChat(settings))
 
 
 @LLMS.register("llamacpp")
-def _llamacpp(settings: LLMSettings) -> ChatModel | None:
+def _llamacpp(settings: LLMSettings) -> Answerer:
     from chatkb.llm.llamacpp import LlamaCppChat
 
-    return LlamaCppChat(settings)
+    return LLMAnswerer(LlamaCppChat(settings))
 
 
 @LLMS.register("auto")
-def _auto(settings: LLMSettings) -> ChatModel | None:
+def _auto(settings: LLMSettings) -> Answerer:
     # Ollama's chat model when an Ollama server answers, else the extractive answerer.
     resolved = auto_llm_settings(settings)
-    return None if resolved is None else _openai(resolved)
+    return ExtractiveAnswerer() if resolved is None else _openai(resolved)
+
+
+def make_answerer(settings: LLMSettings) -> Answerer:
+    """The configured answerer (presets applied)."""
+    resolved = resolve_llm_settings(settings)
+    made = LLMS.get(resolved.backend)(resolved)
+    # A plug-in written for the older seam returns a bare chat model (or None).
+    return made if hasattr(made, "generative") else answerer_for(made)  # type: ignore[arg-type]
 
 
 def make_chat_model(settings: LLMSettings) -> ChatModel | None:
-    """The configured chat model (presets applied), or None for the extractive answerer."""
-    resolved = resolve_llm_settings(settings)
-    return LLMS.get(resolved.backend)(resolved)
+    """The configured generative model, or None when answers are extractive."""
+    return make_answerer(settings).chat_model

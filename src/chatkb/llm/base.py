@@ -13,6 +13,7 @@ from chatkb.models import Message
 class GenerationOptions:
     temperature: float = 0.2
     max_tokens: int = 1024
+    stop: tuple[str, ...] = ()
 
 
 class ChatModel(Protocol):

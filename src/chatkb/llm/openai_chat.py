@@ -30,13 +30,15 @@ class OpenAIChat:
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
     def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
-        body = {
+        body: dict[str, object] = {
             "model": self.name,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "temperature": options.temperature,
             "max_tokens": options.max_tokens,
             "stream": True,
         }
+        if options.stop:
+            body["stop"] = list(options.stop)
         try:
             with self._client.stream("POST", "/chat/completions", json=body) as response:
                 _raise_for_status(response, self.base_url)
@@ -45,9 +47,6 @@ class OpenAIChat:
             raise BackendUnavailableError(
                 f"cannot reach the LLM server at {self.base_url}: {exc}; is it running?"
             ) from exc
-
-    def complete(self, messages: Sequence[Message], options: GenerationOptions) -> str:
-        return "".join(self.stream(messages, options))
 
     def close(self) -> None:
         self._client.close()

@@ -1,51 +1,38 @@
 """The two flows as the server runs them: search, and ask (retrieve, answer, cite).
 
-``start_answer`` is ``chatkb.answer.ask`` with what a chat request may choose: a score
-threshold, a temperature, another model of the LLM server, and no knowledge base at all
-(the plain LLM).
+``start_answer`` is ``chatkb.answer.ask`` with what a chat request may choose
+(``chatkb.options.AskOptions``: cut, threshold, depth, rewrite, generation, another model of
+the LLM server) and no knowledge base at all (the plain LLM).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from chatkb.answer import AnswerStream, ask
-from chatkb.errors import ChatkbError, ConfigError
-from chatkb.filters import SearchFilter
+from chatkb.answer import find as search_flow
+from chatkb.errors import ChatkbError
 from chatkb.kb import KnowledgeBase
-from chatkb.llm import ChatModel, GenerationOptions
+from chatkb.llm import Answerer, GenerationOptions
 from chatkb.models import Answer, Citation, Hit, Message
-from chatkb.retrieve import retrieve
+from chatkb.options import AskOptions
 from chatkb.server import files as originals
-from chatkb.server.chat_models import NO_LLM
 from chatkb.server.state import ServerState
-
-
-@dataclass(frozen=True)
-class AskOptions:
-    """Per-request choices; None means the configured value."""
-
-    top_k: int | None = None
-    filters: SearchFilter | None = None
-    score_threshold: float | None = None
-    temperature: float | None = None
-    model: str | None = None
-    max_tokens: int | None = None
 
 
 def find(
     state: ServerState,
     kbs: Sequence[KnowledgeBase],
     query: str,
+    options: AskOptions | None = None,
     *,
     top_k: int | None = None,
-    filters: SearchFilter | None = None,
 ) -> list[Hit]:
-    """Hybrid retrieval (reranked when a reranker is configured); blocking."""
-    settings = state.settings.retrieval
-    return retrieve(kbs, query, settings, top_k=top_k, filters=filters, reranker=state.reranker)
+    """Hybrid retrieval (reranked when a reranker is configured); blocking. ``top_k`` is a
+    shortcut for ``AskOptions(top_k=...)``."""
+    options = options or AskOptions(top_k=top_k)
+    return search_flow(kbs, query, state.settings, options=options, reranker=state.reranker).hits
 
 
 def start_answer(
@@ -54,48 +41,39 @@ def start_answer(
     question: str,
     *,
     history: Sequence[Message] = (),
-    top_k: int | None = None,
-    filters: SearchFilter | None = None,
     options: AskOptions | None = None,
+    top_k: int | None = None,
 ) -> AnswerStream:
     """Retrieve now (blocking: call from a worker thread); the answer streams when iterated.
 
-    ``options``, when given, replaces ``top_k`` and ``filters``. Without knowledge bases the
-    chat model answers alone (a ``ConfigError`` when there is none).
+    ``options`` holds the request's choices (``top_k`` is a shortcut for
+    ``AskOptions(top_k=...)``). Without knowledge bases the chat model answers alone (a
+    ``ConfigError`` when there is none).
     """
-    options = options or AskOptions(top_k=top_k, filters=filters)
-    chat_model = state.chat_models.get(options.model)
-    llm = state.settings.llm
-    temperature = llm.temperature if options.temperature is None else options.temperature
-    max_tokens = llm.max_tokens if options.max_tokens is None else options.max_tokens
-    generation = GenerationOptions(temperature, max_tokens)
+    options = options or AskOptions(top_k=top_k)
+    answerer = state.chat_models.answerer(options.model)
     if not kbs:
-        return _plain(chat_model, question, history, generation)
+        return _plain(answerer, question, history, options.resolve(state.settings).generation)
     return ask(
         kbs,
         question,
         state.settings,
-        chat_model=chat_model,
+        answerer=answerer,
         history=history,
-        top_k=options.top_k,
+        options=options,
         reranker=state.reranker,
-        filters=options.filters,
-        score_threshold=options.score_threshold,
-        generation=generation,
     )
 
 
 def _plain(
-    chat_model: ChatModel | None,
+    answerer: Answerer,
     question: str,
     history: Sequence[Message],
     generation: GenerationOptions,
 ) -> AnswerStream:
-    if chat_model is None:
-        raise ConfigError(NO_LLM)
-    pieces = chat_model.stream([*history, Message("user", question)], generation)
+    pieces = answerer.chat([*history, Message("user", question)], generation)
     return AnswerStream(
-        hits=[], pieces=pieces, model=chat_model.name, extractive=False, found=True, query=question
+        hits=[], pieces=pieces, model=answerer.name, extractive=False, found=True, query=question
     )
 
 
@@ -131,12 +109,30 @@ def _original_url(kb: KnowledgeBase, source: str, page: int | None) -> str | Non
     return path + (f"#page={page}" if page else "")
 
 
+def sources_json(answer: Answer, citations: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """The cited documents, each once, with the numbers of its cited passages, its
+    knowledge base and the ``url`` of its original (from ``citations_json``)."""
+    by_n = {c["n"]: c for c in citations}
+    listed = []
+    for source in answer.sources():
+        first = by_n.get(source.passages[0].n, {})
+        url = first.get("url")
+        listed.append(
+            {
+                **source.to_json(),
+                "label": source.label,
+                "kb": first.get("kb"),
+                "url": url.split("#", 1)[0] if isinstance(url, str) else None,
+            }
+        )
+    return listed
+
+
 def sources_footer(answer: Answer) -> str:
-    """Markdown list of the cited passages, appended to answers of text-only clients."""
-    if not answer.citations:
-        return ""
-    lines = []
-    for c in answer.citations:
-        where = c.source + (f", p. {c.page}" if c.page else "")
-        lines.append(f"[{c.n}] {where}")
-    return "\n\nSources:\n" + "\n".join(lines)
+    """Markdown list of the cited documents, each once with its passage numbers, appended to
+    answers of text-only clients; empty when the answer cites nothing."""
+    lines = [
+        "".join(f"[{c.n}]" for c in source.passages) + f" {source.label}"
+        for source in answer.sources()
+    ]
+    return "\n\nSources:\n" + "\n".join(lines) if lines else ""

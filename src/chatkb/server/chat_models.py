@@ -9,7 +9,8 @@ import threading
 import httpx
 
 from chatkb.errors import ChatkbError, ConfigError
-from chatkb.llm import ChatModel, make_chat_model
+from chatkb.llm import Answerer, ChatModel, answerer_for, make_answerer
+from chatkb.llm.answerers import NO_LLM
 from chatkb.llm.extractive import NAME as EXTRACTIVE
 from chatkb.llm.openai_chat import OpenAIChat
 from chatkb.llm.presets import is_embedding_model, resolve_llm_settings
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 LIST_TIMEOUT_S = 3.0
 # Each other model keeps a small HTTP client; a bound keeps odd requests from piling them up.
 MAX_OTHER_MODELS = 16
-NO_LLM = "plain chat and model choice need an LLM: set [llm] backend (docs/configuration.md)"
+__all__ = ["NO_LLM", "ChatModels"]
 
 
 class ChatModels:
@@ -28,7 +29,8 @@ class ChatModels:
 
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
-        self.default: ChatModel | None = make_chat_model(settings)
+        self.default_answerer: Answerer = make_answerer(settings)
+        self.default: ChatModel | None = self.default_answerer.chat_model
         self._others: dict[str, OpenAIChat] = {}
         self._lock = threading.Lock()
 
@@ -49,6 +51,13 @@ class ChatModels:
         if isinstance(self.default, OpenAIChat):
             return "remote"
         return str(getattr(self.default, "device", "") or "") or None
+
+    def answerer(self, model: str | None) -> Answerer:
+        """The answerer for ``model`` (``get``): the configured one, or another model's."""
+        chosen = self.get(model)
+        if chosen is self.default:
+            return self.default_answerer
+        return answerer_for(chosen)
 
     def get(self, model: str | None) -> ChatModel | None:
         """The model named ``model``; the default when it is empty or names the default."""

@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from chatkb import __version__
 from chatkb.errors import ChatkbError, NotFoundError
 from chatkb.kb import KnowledgeBase
+from chatkb.options import AskOptions
 from chatkb.server.answers import citations_json, find, start_answer
 from chatkb.server.auth import LOCAL, Principal
 from chatkb.server.state import ServerState
@@ -52,27 +53,47 @@ def build_mcp(state: ServerState) -> MCPServer[Any]:
 
     @server.tool()
     def search(
-        query: str, ctx: Context, knowledge_bases: list[str] | None = None, top_k: int = 5
+        query: str,
+        ctx: Context,
+        knowledge_bases: list[str] | None = None,
+        top_k: int = 5,
+        score_threshold: float | None = None,
     ) -> dict[str, Any]:
         """Find the passages that best match a query (hybrid vector + keyword search), in the
-        knowledge bases named, or in every one you may read."""
+        knowledge bases named, or in every one you may read. ``score_threshold`` (0..1) drops
+        passages scoring below it."""
+        options = AskOptions(top_k=_clamp(top_k, 1, 50), score_threshold=score_threshold)
 
         def hits() -> list[dict[str, object]]:
             kbs = readable(knowledge_bases, caller(ctx))
-            return [h.to_json() for h in find(state, kbs, query, top_k=max(1, min(top_k, 50)))]
+            return [h.to_json() for h in find(state, kbs, query, options)]
 
         return {"hits": _reported(hits)}
 
     @server.tool()
     def ask(
-        question: str, ctx: Context, knowledge_bases: list[str] | None = None
+        question: str,
+        ctx: Context,
+        knowledge_bases: list[str] | None = None,
+        top_k: int | None = None,
+        min_relevance: float | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
     ) -> dict[str, Any]:
-        """Answer a question from the knowledge bases (default: every one you may read);
-        [n] in the answer cites citations[n-1], each with its kb and url."""
+        """Answer a question from the knowledge bases (default: every one you may read); [n]
+        in the answer cites citations[n-1], each with its kb and url. ``min_relevance`` (0..1)
+        is the "not in the knowledge base" cut (0: answer from whatever was found);
+        ``grounded`` is false when the answer cites nothing."""
+        options = AskOptions(
+            top_k=None if top_k is None else _clamp(top_k, 1, 50),
+            min_relevance=None if min_relevance is None else min(max(min_relevance, 0.0), 1.0),
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
 
         def answer() -> dict[str, Any]:
             kbs = readable(knowledge_bases, caller(ctx))
-            stream = start_answer(state, kbs, question)
+            stream = start_answer(state, kbs, question, options=options)
             result = stream.result()
             return {**result.to_json(), "citations": citations_json(result, stream, kbs)}
 
@@ -85,6 +106,10 @@ def build_mcp(state: ServerState) -> MCPServer[Any]:
         return state.open_kbs(names, principal)
 
     return server
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(value, high))
 
 
 def _reported(work: Callable[[], T]) -> T:

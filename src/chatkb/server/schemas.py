@@ -176,6 +176,9 @@ class SearchRequest(_In):
     kbs: list[str] = Field(..., min_length=1, max_length=20)
     top_k: int | None = Field(None, ge=1, le=200)
     filters: FiltersIn | None = None
+    score_threshold: float | None = Field(
+        None, ge=0, le=1, description="drop passages whose score is below this"
+    )
 
 
 class HitPublic(BaseModel):
@@ -225,7 +228,22 @@ class ChatRequest(_In):
     score_threshold: float | None = Field(
         None, ge=0, le=1, description="drop passages whose score is below this"
     )
+    min_relevance: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="'not in the knowledge base' cut; 0 answers from whatever was found; "
+        "default: [retrieval] min_relevance",
+    )
+    rewrite: bool | None = Field(
+        None, description="follow-ups: also search the LLM's rewrite; default: [retrieval] rewrite"
+    )
     temperature: float | None = Field(None, ge=0, le=2, description="default: [llm] temperature")
+    max_tokens: int | None = Field(None, ge=1, description="default: [llm] max_tokens")
+    stop: list[str] | None = Field(None, max_length=4, description="stop sequences for the LLM")
+    language: Literal["auto", "zh", "en"] | None = Field(
+        None, description="answer language; default: the knowledge base's"
+    )
     model: str | None = Field(
         None, max_length=300, description="another model of the LLM server; default: [llm] model"
     )
@@ -255,12 +273,25 @@ class CitationPublic(BaseModel):
     )
 
 
+class SourcePublic(BaseModel):
+    source: str
+    doc_id: str
+    citations: list[int] = Field(..., description="the numbers [n] of its cited passages")
+    label: str = Field(..., description="the document once, with its cited pages")
+    kb: str | None = None
+    url: str | None = Field(None, description="the original file; null when none is kept")
+
+
 class AnswerPublic(BaseModel):
     answer: str
-    citations: list[CitationPublic]
+    citations: list[CitationPublic] = Field(..., description="only the passages cited by [n]")
+    sources: list[SourcePublic] = Field(
+        default_factory=list, description="each cited document once, with its passages' [n]"
+    )
     model: str
     extractive: bool
     found: bool
+    grounded: bool = Field(False, description="false when the answer cites no passage")
     conversation_id: str
     message_id: str
 

@@ -1,9 +1,11 @@
 """``/api/chat``: answers with citations, streamed as SSE or as one JSON; stored per conversation.
 
 Stream events: ``meta`` (conversation and message ids), ``token`` (``{"text"}``, many),
-``citations`` (``{"citations", "found", "model", "extractive"}``), then ``done`` (the full
-answer). A failure after the stream started arrives as an ``error`` event. Without
-knowledge bases the LLM answers alone (no citations).
+``citations`` (``{"citations", "sources", "found", "grounded", "model", "extractive"}``), then
+``done`` (the full answer). ``citations`` holds only the passages the answer cites by ``[n]``;
+``sources`` lists each cited document once; ``grounded`` is false when it cites none. A
+failure after the stream started arrives as an ``error`` event. Without knowledge bases the
+LLM answers alone (no citations).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from chatkb.answer import AnswerStream
 from chatkb.errors import ConfigError, InvalidInputError
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Message
-from chatkb.server.answers import AskOptions, citations_json, start_answer
+from chatkb.options import AskOptions
+from chatkb.server.answers import citations_json, sources_json, start_answer
 from chatkb.server.auth import Principal
 from chatkb.server.chat_models import NO_LLM
 from chatkb.server.deps import PrincipalDep, StateDep
@@ -56,7 +59,8 @@ async def chat(
         raise InvalidInputError("regenerate needs the conversation_id of the answer to replace")
     kbs = await in_thread(state.open_kbs, body.kbs, principal) if body.kbs else []
     # Refused before a conversation is stored: an unknown model, plain chat without an LLM.
-    if state.chat_models.get(body.model) is None and not kbs:
+    answerer = state.chat_models.answerer(body.model)  # an unknown model is refused here
+    if not kbs and not answerer.generative:
         raise ConfigError(NO_LLM)
     conversation_id, history = await in_thread(_conversation, state, principal, body)
     options = _options(body)
@@ -73,9 +77,14 @@ async def chat(
 def _options(body: ChatRequest) -> AskOptions:
     return AskOptions(
         top_k=body.top_k,
-        filters=body.filters.to_filter() if body.filters else None,
+        min_relevance=body.min_relevance,
         score_threshold=body.score_threshold,
+        rewrite=body.rewrite,
         temperature=body.temperature,
+        max_tokens=body.max_tokens,
+        stop=tuple(body.stop) if body.stop else None,
+        language=body.language,
+        filters=body.filters.to_filter() if body.filters else None,
         model=body.model,
     )
 
@@ -112,6 +121,7 @@ def _finish(state: ServerState, stream: AnswerStream, turn: _Turn) -> dict[str, 
     return {
         **answer.to_json(),
         "citations": citations,
+        "sources": sources_json(answer, citations),
         "conversation_id": turn.conversation_id,
         "message_id": turn.message_id,
     }

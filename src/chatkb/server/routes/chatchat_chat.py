@@ -16,6 +16,7 @@ from chatkb.answer import AnswerStream
 from chatkb.errors import InvalidInputError, NotFoundError
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Message
+from chatkb.options import AskOptions
 from chatkb.server.answers import start_answer
 from chatkb.server.auth import Principal
 from chatkb.server.chatchat import chat_output, ok, references
@@ -98,6 +99,7 @@ async def kb_chat_completions(
     options = KbChat(
         query="-", mode=mode, kb_name=param, top_k=body.top_k or extra.get("top_k") or 3,
         stream=bool(body.stream), model=body.model, return_direct=bool(extra.get("return_direct")),
+        **({"score_threshold": extra["score_threshold"]} if "score_threshold" in extra else {}),
     )  # fmt: skip
     question, history = split_messages(body.messages)
     kbs = await in_thread(_kbs, state, principal, mode, param)
@@ -113,7 +115,7 @@ async def _answer(
     base_url: str,
 ) -> StreamingResponse | dict[str, object]:
     stream = await in_thread(
-        lambda: start_answer(state, kbs, question, history=history, top_k=options.top_k)
+        lambda: start_answer(state, kbs, question, history=history, options=ask_options(options))
     )
     docs = references(
         stream.hits if stream.found else [], base_url, links=options.mode == "local_kb"
@@ -126,6 +128,16 @@ async def _answer(
         return sse_response(_kb_chunks(stream, model, docs))
     answer = await in_thread(stream.result)
     return chat_output(answer.answer, model=model, final=True, docs=docs)
+
+
+def ask_options(body: KbChat) -> AskOptions:
+    """Chatchat's ``score_threshold`` is a distance (lower is stricter, 0..2): a client that
+    sets it chooses both cuts, as in Chatchat: passages with ``1 - score`` above it are
+    dropped, and the "not in the knowledge base" cut becomes ``1 - score_threshold``."""
+    if "score_threshold" not in body.model_fields_set:
+        return AskOptions(top_k=body.top_k)
+    cut = max(0.0, 1.0 - body.score_threshold)
+    return AskOptions(top_k=body.top_k, score_threshold=cut or None, min_relevance=cut)
 
 
 async def _once(payload: dict[str, object]) -> AsyncIterator[str]:

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatkb.answer import AnswerStream
 from chatkb.errors import ChatkbError, NotSupportedError
-from chatkb.server.answers import AskOptions, start_answer
+from chatkb.options import AskOptions
+from chatkb.server.answers import start_answer
 from chatkb.server.chatchat import chat_output, ok, references
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.routes.chatchat_chat import HistoryItem, history_messages

@@ -26,7 +26,8 @@ from chatkb.embedders import Embedder, embed_batched
 from chatkb.errors import InvalidInputError, NotFoundError, UnsupportedOptionError
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Message
-from chatkb.server.answers import AskOptions, start_answer
+from chatkb.options import AskOptions
+from chatkb.server.answers import start_answer
 from chatkb.server.auth import Principal
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.llm_proxy import proxy_chat

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from chatkb.options import AskOptions
 from chatkb.server.answers import find
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.schemas import HitPublic, HitsPublic, SearchRequest
@@ -16,6 +17,7 @@ def search(body: SearchRequest, state: StateDep, principal: PrincipalDep) -> Hit
     """The best passages for a query (dense + keyword, fused); scores are higher-is-better."""
     kbs = state.open_kbs(body.kbs, principal)
     filters = body.filters.to_filter() if body.filters else None
-    hits = find(state, kbs, body.query, top_k=body.top_k, filters=filters)
+    options = AskOptions(top_k=body.top_k, filters=filters, score_threshold=body.score_threshold)
+    hits = find(state, kbs, body.query, options)
     data = [HitPublic.model_validate(h.to_json()) for h in hits]
     return HitsPublic(data=data, count=len(data))

@@ -20,7 +20,7 @@ from chatkb.kb import Library
 from chatkb.llm import GenerationOptions, LLMAnswerer
 from chatkb.llm.openai_chat import OpenAIChat
 from chatkb.models import Message
-from chatkb.rewrite import clean_rewrite, rewrite_messages, rewrite_query
+from chatkb.rewrite import clean_rewrite, context_query, drift, rewrite_messages, rewrite_query
 from chatkb.settings import LLMSettings, Settings
 
 HISTORY = (
@@ -118,3 +118,44 @@ def test_rewrite_with_a_real_llm_server(llm_server: Any) -> None:
         model.close()
     assert rewritten.strip() and "\n" not in rewritten
     assert len(rewritten) <= 3 * len("When was it founded?") + 200
+
+
+VACATION = (
+    Message("user", "How many vacation days do new employees get?"),
+    Message("assistant", "New employees get 15 vacation days a year."),
+)
+
+
+@pytest.mark.parametrize(
+    ("rewritten", "reason"),
+    [
+        # The failure the follow-up rule exists for: the model answers instead of rewriting,
+        # taking "15" from its own earlier answer.
+        ("New employees can carry 15 vacation days over", "numbers from the answer"),
+        ("What is the weather in Paris tomorrow morning", "new words"),
+        ("vacation", "the question's own words are gone"),
+    ],
+)
+def test_drifting_rewrites_are_discarded(rewritten: str, reason: str) -> None:
+    question = "And can they carry them over to next year?"
+    why = drift(rewritten, question, VACATION)
+    assert why is not None and why.startswith(reason)
+
+
+def test_a_faithful_rewrite_is_kept() -> None:
+    question = "And can they carry them over to next year?"
+    rewritten = "Can new employees carry vacation days over to next year?"
+    assert drift(rewritten, question, VACATION) is None
+
+
+def test_chinese_rewrite_that_is_not_a_question_is_discarded() -> None:
+    history = (Message("user", "出差住宿怎么报销？"), Message("assistant", "按标准报销。"))
+    assert drift("你可以在这里进行独立问题。", "差旅住宿标准是多少？", history) is not None
+
+
+def test_context_query_joins_the_previous_question() -> None:
+    assert context_query("Can they carry them over?", VACATION) == (
+        "How many vacation days do new employees get? Can they carry them over?"
+    )
+    assert context_query("Anything?", ()) is None
+    assert context_query(VACATION[0].content, VACATION) is None

@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from chatkb.models import Hit
+from chatkb.options import AskOptions
 from chatkb.server.schemas import DocumentPublic
 
 VS_TYPE = "chatkb"
@@ -26,6 +28,18 @@ def ok(msg: str = "success", data: object = None) -> dict[str, object]:
 
 def keep(hits: Sequence[Hit], score_threshold: float) -> list[Hit]:
     return [h for h in hits if 1.0 - h.score <= score_threshold]
+
+
+def with_score_threshold(options: AskOptions, score_threshold: float | None) -> AskOptions:
+    """``options`` under Chatchat's ``score_threshold``, a distance (0..2, lower is stricter;
+    chatkb's score is ``1 - distance``). A client that sends it chooses both cuts, as in
+    Chatchat: passages with ``1 - score`` above it are dropped, and the "not in the knowledge
+    base" cut becomes ``1 - score_threshold`` (Chatchat's 1.0, "no filter", answers from
+    whatever was found). Not sent (None): chatkb's configured cuts."""
+    if score_threshold is None:
+        return options
+    cut = max(0.0, 1.0 - score_threshold)
+    return replace(options, score_threshold=cut or None, min_relevance=cut)
 
 
 def sql_like_to_glob(pattern: str) -> str:

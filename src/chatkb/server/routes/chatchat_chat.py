@@ -19,7 +19,7 @@ from chatkb.models import Message
 from chatkb.options import AskOptions
 from chatkb.server.answers import start_answer
 from chatkb.server.auth import Principal
-from chatkb.server.chatchat import chat_output, ok, references
+from chatkb.server.chatchat import chat_output, ok, references, with_score_threshold
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.routes.documents import save_uploads
 from chatkb.server.routes.openai import ChatCompletionRequest, split_messages
@@ -131,13 +131,8 @@ async def _answer(
 
 
 def ask_options(body: KbChat) -> AskOptions:
-    """Chatchat's ``score_threshold`` is a distance (lower is stricter, 0..2): a client that
-    sets it chooses both cuts, as in Chatchat: passages with ``1 - score`` above it are
-    dropped, and the "not in the knowledge base" cut becomes ``1 - score_threshold``."""
-    if "score_threshold" not in body.model_fields_set:
-        return AskOptions(top_k=body.top_k)
-    cut = max(0.0, 1.0 - body.score_threshold)
-    return AskOptions(top_k=body.top_k, score_threshold=cut or None, min_relevance=cut)
+    sent = body.score_threshold if "score_threshold" in body.model_fields_set else None
+    return with_score_threshold(AskOptions(top_k=body.top_k), sent)
 
 
 async def _once(payload: dict[str, object]) -> AsyncIterator[str]:

@@ -23,7 +23,7 @@ from chatkb.answer import AnswerStream
 from chatkb.errors import ChatkbError, NotSupportedError
 from chatkb.options import AskOptions
 from chatkb.server.answers import start_answer
-from chatkb.server.chatchat import chat_output, ok, references
+from chatkb.server.chatchat import chat_output, ok, references, with_score_threshold
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.routes.chatchat_chat import HistoryItem, history_messages
 from chatkb.server.routes.openai import ChatCompletionRequest, split_messages
@@ -75,18 +75,14 @@ class Feedback(_Body):
     reason: str = Field("", max_length=2000)
 
 
-def relevance_floor(score_threshold: float) -> float:
-    """Chatchat keeps hits with distance <= threshold; chatkb's score is 1 - that distance."""
-    return max(0.0, 1.0 - score_threshold)
-
-
 @router.post("/chat/knowledge_base_chat", response_class=StreamingResponse)
 async def knowledge_base_chat(
     body: KnowledgeBaseChat, request: Request, state: StateDep, principal: PrincipalDep
 ) -> StreamingResponse:
     """0.2.10's knowledge-base chat: ``{"answer"}`` events, then ``{"docs"}`` references."""
     kbs = await in_thread(state.open_kbs, [body.knowledge_base_name], principal)
-    options = body.options(top_k=body.top_k, score_threshold=relevance_floor(body.score_threshold))
+    sent = body.score_threshold if "score_threshold" in body.model_fields_set else None
+    options = with_score_threshold(body.options(top_k=body.top_k), sent)
     history = history_messages(body.history)
     stream = await in_thread(
         lambda: start_answer(state, kbs, body.query, history=history, options=options)

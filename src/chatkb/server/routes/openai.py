@@ -60,6 +60,9 @@ class ChatCompletionRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     stream_options: dict[str, Any] | None = None
     top_k: int | None = Field(None, ge=1, le=50, description="chatkb: passages to retrieve")
+    min_relevance: float | None = Field(
+        None, ge=0, le=1, description='chatkb: the "not in the knowledge base" cut (0: answer)'
+    )
     sources_footer: bool | None = Field(
         None, description="chatkb: end kb: answers with a Sources: list (server default)"
     )
@@ -141,7 +144,10 @@ async def chat_completions(
     question, history = split_messages(body.messages)
     kbs = await in_thread(state.open_kbs, [body.model[len(KB_PREFIX) :]], principal)
     options = AskOptions(
-        top_k=body.top_k, temperature=body.temperature, max_tokens=body.token_limit()
+        top_k=body.top_k,
+        min_relevance=body.min_relevance,
+        temperature=body.temperature,
+        max_tokens=body.token_limit(),
     )
     stream = await in_thread(
         lambda: start_answer(state, kbs, question, history=history, options=options)

@@ -1,4 +1,5 @@
-// The sources under an answer: numbered, expandable to the passage, linked to the original.
+// The sources under an answer: each cited document once, its cited passages under it
+// (numbered, expandable, linked to the original at the passage's page).
 import * as api from "../api.js";
 import { h } from "../dom.js";
 import { icon } from "../icons.js";
@@ -15,10 +16,11 @@ export function citationUrl(citation, kbs) {
   return api.documentFileUrl(kb, citation.source, citation.page);
 }
 
-function sourceLabel(citation, kbs) {
-  const page = citation.page ? ` · ${t("common.page", { page: citation.page })}` : "";
-  const kb = citation.kb && kbs.length > 1 ? ` · ${citation.kb}` : "";
-  return `${citation.source}${page}${kb}`;
+// Inside its document's group a passage is named by its page and its first words.
+function passageLabel(citation) {
+  const page = citation.page ? `${t("common.page", { page: citation.page })} · ` : "";
+  const words = (citation.text ?? "").replace(/\s+/g, " ").trim();
+  return page + (words.length > 90 ? `${words.slice(0, 90)}…` : words);
 }
 
 function citationItem(citation, kbs, messageId) {
@@ -44,8 +46,7 @@ function citationItem(citation, kbs, messageId) {
       "summary",
       {},
       h("span", { class: "source-n" }, String(citation.n)),
-      h("span", { html: icon("file", 16) }),
-      h("span", { class: "source-name" }, sourceLabel(citation, kbs)),
+      h("span", { class: "source-name" }, passageLabel(citation)),
       h("span", { class: "source-chevron", html: icon("chevronDown", 16) }),
     ),
     h(
@@ -68,14 +69,43 @@ function citationItem(citation, kbs, messageId) {
   );
 }
 
+/** Cited passages grouped by document, in order of first citation: each document once. */
+function byDocument(citations) {
+  const groups = new Map();
+  for (const citation of citations) {
+    const key = `${citation.kb ?? ""}\u0000${citation.source}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(citation);
+  }
+  return [...groups.values()];
+}
+
+function documentGroup(passages, kbs, messageId) {
+  const first = passages[0];
+  const kb = first.kb && kbs.length > 1 ? ` · ${first.kb}` : "";
+  return h(
+    "div",
+    { class: "source-doc", "data-source": first.source },
+    h(
+      "div",
+      { class: "source-doc-title" },
+      h("span", { html: icon("file", 16) }),
+      h("span", { class: "source-doc-name" }, `${first.source}${kb}`),
+      h("span", { class: "faint" }, t("chat.passages", { count: passages.length })),
+    ),
+    passages.map((c) => citationItem(c, kbs, messageId)),
+  );
+}
+
 export function renderSources(message, kbs) {
   const citations = message.citations ?? [];
   if (!citations.length) return null;
+  const documents = byDocument(citations);
   return h(
     "section",
     { class: "sources", "aria-label": t("chat.sources") },
-    h("div", { class: "sources-title" }, `${t("chat.sources")} · ${citations.length}`),
-    citations.map((c) => citationItem(c, kbs, message.id)),
+    h("div", { class: "sources-title" }, `${t("chat.sources")} · ${documents.length}`),
+    documents.map((passages) => documentGroup(passages, kbs, message.id)),
   );
 }
 

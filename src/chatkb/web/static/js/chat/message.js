@@ -28,6 +28,16 @@ function notices(message, ctx) {
       ),
     );
   }
+  if (message.grounded === false && message.found !== false && ctx.kbs.length) {
+    out.push(
+      h(
+        "div",
+        { class: "notice notice-warn answer-flag", "data-flag": "ungrounded" },
+        h("span", { html: icon("warning", 18) }),
+        t("chat.ungrounded"),
+      ),
+    );
+  }
   if (message.extractive && message.found !== false) {
     out.push(
       h(

@@ -56,6 +56,7 @@ function fromServerMessage(m) {
     model: m.model,
     extractive: m.extractive ?? m.model === "extractive",
     found: m.found ?? (m.role === "assistant" ? inferFound(m) : undefined),
+    grounded: m.grounded ?? (m.role === "assistant" ? (m.citations ?? []).length > 0 : undefined),
     feedback: m.feedback?.rating ?? null,
     status: "done",
   };
@@ -141,6 +142,7 @@ function applyEvent(message, { event, data }) {
     message.model = data.model;
     message.extractive = data.extractive;
     message.found = data.found;
+    message.grounded = data.grounded;
     message.serverId = data.message_id ?? message.serverId;
     message.status = "done";
   } else if (event === "error") {

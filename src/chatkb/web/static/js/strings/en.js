@@ -55,6 +55,8 @@ export const EN = {
   "chat.openDoc": "Open document",
   "chat.extractive": "Extractive answer: quoted from the sources, no language model",
   "chat.notFound": "Nothing relevant was found in the selected knowledge bases",
+  "chat.ungrounded": "The answer cites no passage of the knowledge bases: check it before relying on it",
+  "chat.passages": "{count} cited",
   "chat.plainLlm": "Plain model — no knowledge base",
   "chat.stopped": "Stopped",
   "chat.thinking": "Searching and answering…",

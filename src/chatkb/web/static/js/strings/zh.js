@@ -55,6 +55,8 @@ export const ZH = {
   "chat.openDoc": "打开原文",
   "chat.extractive": "摘录式回答：直接引用原文，未使用大模型",
   "chat.notFound": "所选知识库中没有找到相关内容",
+  "chat.ungrounded": "回答没有引用知识库中的任何段落，请核实后再使用",
+  "chat.passages": "引用 {count} 段",
   "chat.plainLlm": "纯大模型对话，不使用知识库",
   "chat.stopped": "已停止",
   "chat.thinking": "正在检索并回答…",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
@@ -39,7 +38,7 @@ def with_score_threshold(options: AskOptions, score_threshold: float | None) -> 
     if score_threshold is None:
         return options
     cut = max(0.0, 1.0 - score_threshold)
-    return replace(options, score_threshold=cut or None, min_relevance=cut)
+    return options.but(score_threshold=cut or None, min_relevance=cut)
 
 
 def sql_like_to_glob(pattern: str) -> str:

@@ -12,14 +12,19 @@ export class ApiError extends Error {
   }
 }
 
+// The API key lives in this tab's sessionStorage: it survives a reload, not the tab, and is
+// never written where every later visitor of the browser profile could read it. Versions
+// before 0.2 kept it in localStorage; it is removed from there.
+localStorage.removeItem(TOKEN_PREF);
+
 function headers(extra = {}) {
-  const token = localStorage.getItem(TOKEN_PREF);
+  const token = sessionStorage.getItem(TOKEN_PREF);
   return token ? { Authorization: `Bearer ${token}`, ...extra } : extra;
 }
 
 export function setToken(token) {
-  if (token) localStorage.setItem(TOKEN_PREF, token);
-  else localStorage.removeItem(TOKEN_PREF);
+  if (token) sessionStorage.setItem(TOKEN_PREF, token);
+  else sessionStorage.removeItem(TOKEN_PREF);
 }
 
 const seg = (value) => encodeURIComponent(value);

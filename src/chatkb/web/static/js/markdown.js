@@ -9,48 +9,84 @@ export function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-const SAFE_URL = /^(https?:|mailto:|\/|\.{0,2}\/|#)/i;
+const UNESCAPES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'" };
 
-function safeUrl(raw) {
-  const url = raw.trim();
-  if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !SAFE_URL.test(url)) return null;
-  return url;
+function unescapeHtml(text) {
+  return text.replace(/&(?:amp|lt|gt|quot|#39);/g, (e) => UNESCAPES[e]);
 }
 
-// Inline code is cut out first (its content is literal), the rest escaped, then marked up.
+const SAFE_SCHEMES = new Set(["http:", "https:", "mailto:"]);
+
+/**
+ * The URL a browser would follow for `raw`, if it is http, https, mailto or relative; else
+ * null. The check is the browser's own parser (control characters, whitespace and entity
+ * tricks are all resolved as they would be), not a pattern.
+ */
+export function safeUrl(raw) {
+  // What the URL standard strips: leading/trailing C0 controls and spaces, tabs and newlines.
+  const url = raw.replace(/[\t\n\r]/g, "").replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "");
+  if (!url || /[\u0000-\u001f\u007f]/.test(url)) return null;
+  let parsed;
+  try {
+    parsed = new URL(url, "https://relative.invalid/");
+  } catch {
+    return null;
+  }
+  return SAFE_SCHEMES.has(parsed.protocol) ? url : null;
+}
+
+// Text is escaped first; every element made from it is then held in a slot, so that no
+// later rule (emphasis, citation markers) can run inside a tag or an attribute it made.
+const SLOT = /\u0000(\d+)\u0000/g;
+const HAS_SLOT = /\u0000\d+\u0000/;
+
 function renderInline(text, options) {
-  const codes = [];
-  let src = text.replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_, __, code) => {
-    codes.push(`<code>${escapeHtml(code.trim())}</code>`);
-    return `\u0000${codes.length - 1}\u0000`;
-  });
+  const slots = [];
+  const hold = (html) => `\u0000${slots.push(html) - 1}\u0000`;
+  let src = String(text).replace(/\u0000/g, "");
+  src = src.replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_, __, code) =>
+    hold(`<code>${escapeHtml(code.trim())}</code>`),
+  );
   src = escapeHtml(src);
   // Images are never loaded (answers must not fetch anything): their alt text stands in.
   src = src.replace(/!\[([^\]\n]*)\]\([^)\s]*\)/g, (_, alt) =>
-    alt ? `<span class="md-image">[${alt}]</span>` : "",
+    alt ? hold(`<span class="md-image">[${alt}]</span>`) : "",
   );
   src = src.replace(/\[([^\]\n]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/g, (whole, label, href) => {
-    const url = safeUrl(href.replace(/&amp;/g, "&"));
-    if (url === null) return label;
-    return `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${label}</a>`;
+    const url = safeUrl(unescapeHtml(href));
+    const inner = decorate(label, options, hold);
+    if (url === null) return inner;
+    return hold(
+      `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${inner}</a>`,
+    );
   });
-  src = src
+  src = decorate(src, options, hold);
+  src = src.replace(/ {2,}\n|\\\n/g, "<br>").replace(/\n/g, " ");
+  // Slots may hold slots (code in a link label): restore until none is left.
+  while (HAS_SLOT.test(src)) src = src.replace(SLOT, (_, i) => slots[Number(i)]);
+  return src;
+}
+
+// Emphasis and citation markers over escaped text (tags already made are in slots).
+function decorate(src, options, hold) {
+  let out = src
     .replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>")
     .replace(/__([^_\n]+)__/g, "<strong>$1</strong>")
     .replace(/(^|[^*\w])\*([^*\n]+)\*(?!\w)/g, "$1<em>$2</em>")
     .replace(/(^|[^_\w])_([^_\n]+)_(?!\w)/g, "$1<em>$2</em>")
     .replace(/~~([^~\n]+)~~/g, "<del>$1</del>");
   if (options.citations) {
-    src = src.replace(/\[(\d{1,3})\](?!\()/g, (whole, n) =>
+    out = out.replace(/\[(\d{1,3})\](?!\()/g, (whole, n) =>
       options.citations.has(Number(n))
-        ? `<button type="button" class="cite-marker" data-cite="${n}" aria-label="${escapeHtml(
-            options.citeLabel(n),
-          )}">${n}</button>`
+        ? hold(
+            `<button type="button" class="cite-marker" data-cite="${n}" aria-label="${escapeHtml(
+              options.citeLabel(n),
+            )}">${n}</button>`,
+          )
         : whole,
     );
   }
-  src = src.replace(/ {2,}\n|\\\n/g, "<br>").replace(/\n/g, " ");
-  return src.replace(/\u0000(\d+)\u0000/g, (_, i) => codes[Number(i)]);
+  return out;
 }
 
 const FENCE = /^\s{0,3}(```|~~~)\s*([\w+#.-]*)\s*$/;

@@ -241,6 +241,21 @@ def test_ci_runs_the_image_smoke_test_after_the_suite() -> None:
     assert 'echo "image-smoke: $passed passed, $failed failed"' in smoke
 
 
+def test_image_smoke_skips_clearly_without_an_engine(tmp_path: Path) -> None:
+    """A machine with no podman and no apt-get to install it: a skip line, exit 0."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("bash", "dirname", "mkdir", "id", "git"):
+        found = shutil.which(name)
+        assert found, name
+        (tools / name).symlink_to(found)
+    env = {"PATH": str(tools), "HOME": str(tmp_path), "CHATKB_IMAGE_WORK": str(tmp_path / "w")}
+    done = _run(str(tools / "bash"), str(ROOT / "scripts" / "image_smoke.sh"), env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("image-smoke: skipped: no podman"), done.stdout
+
+
 def test_entrypoint_runs_chatkb_commands(tmp_path: Path) -> None:
     home = tmp_path / "data"
     done = _run("bash", str(ENTRYPOINT), "--version", env=_env(home))

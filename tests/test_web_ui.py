@@ -325,9 +325,13 @@ def test_chat_answers_with_citations(page: Any, handbook: str) -> None:
     marker = answer.locator(".cite-marker").first
     number = marker.get_attribute("data-cite")
     marker.click()
-    source = answer.locator(f'.source[data-n="{number}"]')
+    # Each cited document is listed once, its cited passages under it.
+    documents = answer.locator(".source-doc")
+    names = [documents.nth(i).get_attribute("data-source") for i in range(documents.count())]
+    assert len(names) == len(set(names)) and "en_wiki_ibm.md" in names
+    expect(answer.locator(".sources-title")).to_contain_text(f"· {len(names)}")
+    source = answer.locator(f'.source-doc[data-source="en_wiki_ibm.md"] .source[data-n="{number}"]')
     expect(source).to_have_attribute("open", "")
-    expect(source.locator(".source-name")).to_contain_text("en_wiki_ibm.md")
     expect(source.locator(".source-passage")).to_contain_text("IBM")
     with page.context.expect_page() as opened:
         source.get_by_role("link", name="Open document").click()
@@ -345,7 +349,7 @@ def test_pdf_citation_opens_at_its_page(page: Any, handbook: str) -> None:
     page.get_by_role("button", name="New chat").click()
     pick_kb(page, handbook)
     answer = ask(page, "What kinds of self-locking nuts does the handbook consider?")
-    link = answer.locator('.source:has(.source-name:text("en_text_amt_handbook_sample.pdf")) a')
+    link = answer.locator('.source-doc[data-source="en_text_amt_handbook_sample.pdf"] .source a')
     expect(link.first).to_have_attribute("href", re.compile(r"\.pdf/file#page=1$"))
     response = page.request.get(link.first.get_attribute("href").split("#")[0])
     assert response.ok and response.headers["content-type"] == "application/pdf"

@@ -94,3 +94,24 @@ def test_every_chunk_of_a_long_table_starts_with_its_header(
         lines = chunk.text.splitlines()
         assert lines[0].replace(" ", "") == "|id|name|traffic|line|", lines[0]
         assert set(lines[1].replace(" ", "")) <= set("|-:")
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+
+    monkeypatch.setenv("CHATKB_LOADING__MAX_FILE_MB", "2")
+    sparse = tmp_path / "sparse.txt"
+    with sparse.open("wb") as handle:  # 2 GiB on paper, a few bytes on disk
+        handle.truncate(2 * 1024 * MIB)
+    cli("kb", "create", "k")
+    tracemalloc.start()
+    try:
+        summary = cli.json("add", "k", str(sparse), code=None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary["files"][0]["status"] == "failed"
+    assert "over the 2 MiB limit" in summary["files"][0]["error"]
+    assert peak < 64 * MIB  # reading it first took 2.17 GB

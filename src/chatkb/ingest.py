@@ -21,7 +21,7 @@ import numpy as np
 from chatkb.embedders import Embedder, embed_batched
 from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
-from chatkb.loaders import LoaderOptions, load_file
+from chatkb.loaders import LoaderOptions, check_size, load_file
 from chatkb.models import Chunk, LoadedDocument
 from chatkb.passages import embedded_texts, passage_text, text_hash, windows_of
 from chatkb.settings import Settings
@@ -156,10 +156,12 @@ def _ingest_one(
     progress: Progress,
 ) -> FileOutcome:
     try:
-        data = file.path.read_bytes()
+        check_size(file.path, options)  # from the size on disk: a huge file is never read
+        size, content_hash = _digest(file.path)
+    except LoadError as exc:
+        return FileOutcome(file.source, "failed", error=exc.message)
     except OSError as exc:
         return FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}")
-    content_hash = hashlib.sha256(data).hexdigest()
     previous = kb.find_document(file.source)
     if previous is not None and previous.content_hash == content_hash:
         return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
@@ -169,7 +171,7 @@ def _ingest_one(
             document, chunk_size=kb.config.chunk_size, chunk_overlap=kb.config.chunk_overlap
         )
         record, records, texts = _records(
-            file, document, chunks, content_hash, len(data), previous, kb.config.window_chars
+            file, document, chunks, content_hash, size, previous, kb.config.window_chars
         )
         vectors, embedded = _vectors(kb, embedder, texts, settings, progress)
         kb.write_document(record, records, vectors)
@@ -178,6 +180,13 @@ def _ingest_one(
         return FileOutcome(file.source, "failed", error=exc.message)
     status: Status = "added" if previous is None else "updated"
     return FileOutcome(file.source, status, chunks=len(records), embedded=embedded)
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    """The file's size and sha256, streamed (memory stays flat whatever the size)."""
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+        return handle.tell(), digest.hexdigest()
 
 
 def _records(

@@ -64,7 +64,7 @@ def load_file(path: Path, options: LoaderOptions | None = None) -> LoadedDocumen
     extension = path.suffix.lower()
     if extension not in LOADERS.names():
         raise LoadError(f"unsupported file type {extension or '(no extension)'!r}")
-    _check_size(path, options)
+    check_size(path, options)
     loader = LOADERS.get(extension)()
     try:
         document = loader.load(path, options)
@@ -77,7 +77,8 @@ def load_file(path: Path, options: LoaderOptions | None = None) -> LoadedDocumen
     return document
 
 
-def _check_size(path: Path, options: LoaderOptions) -> None:
+def check_size(path: Path, options: LoaderOptions) -> None:
+    """Refuse an empty or oversized file from its size on disk, before anything reads it."""
     try:
         size = path.stat().st_size
     except OSError as exc:

@@ -113,11 +113,41 @@ def test_delete_and_reindex(client: TestClient) -> None:
     job = client.post(f"/api/kbs/docs/documents/{EN_DOC}/reindex").json()
     assert job["kind"] == "reindex"
     done = wait_job(client, job["id"])
-    assert done["counts"] == {"added": 1} and done["files"][0]["embedded"] == 0  # vectors reused
+    assert done["counts"] == {"updated": 1} and done["files"][0]["embedded"] == 0  # vectors reused
     removed = client.delete(f"/api/kbs/docs/documents/{ZH_DOC}").json()
     assert removed == {"source": ZH_DOC, "removed_from_index": True, "removed_file": True}
     assert client.delete(f"/api/kbs/docs/documents/{ZH_DOC}").status_code == 404
     assert [d["source"] for d in client.get("/api/kbs/docs/documents").json()["data"]] == [EN_DOC]
+
+
+def test_a_reindex_that_fails_keeps_the_document_indexed(
+    client: TestClient, tmp_path: Path
+) -> None:
+    upload(client, "docs", [doc(EN_DOC)])
+    before = client.get(f"/api/kbs/docs/documents/{EN_DOC}").json()
+    # The original is damaged on disk; loading it again fails.
+    (tmp_path / "home" / "kb" / "docs" / "files" / EN_DOC).write_bytes(bytes(range(256)) * 16)
+    job = client.post(f"/api/kbs/docs/documents/{EN_DOC}/reindex").json()
+    done = wait_job(client, job["id"])
+    assert done["counts"] == {"failed": 1} and "binary" in done["files"][0]["error"]
+    after = client.get(f"/api/kbs/docs/documents/{EN_DOC}").json()
+    assert after["chunk_count"] == before["chunk_count"] > 0  # the old version still answers
+    hits = client.post("/api/search", json={"query": "IBM founded", "kbs": ["docs"]}).json()
+    assert hits["data"][0]["source"] == EN_DOC
+
+
+def test_aliases_name_the_one_document(client: TestClient) -> None:
+    upload(client, "docs", [doc(EN_DOC), doc(EN_TXT)])
+    for alias in (f"./{EN_DOC}", f"{EN_DOC}/", f".//{EN_DOC}"):
+        assert client.get(f"/api/kbs/docs/documents/{alias}").json()["source"] == EN_DOC
+    job = client.post(f"/api/kbs/docs/documents/./{EN_DOC}/reindex").json()
+    assert [f["source"] for f in wait_job(client, job["id"])["files"]] == [EN_DOC]
+    listed = [d["source"] for d in client.get("/api/kbs/docs/documents").json()["data"]]
+    assert sorted(listed) == sorted([EN_DOC, EN_TXT])  # no duplicate
+    removed = client.delete(f"/api/kbs/docs/documents/{EN_DOC}/").json()
+    assert removed == {"source": EN_DOC, "removed_from_index": True, "removed_file": True}
+    listed = [d["source"] for d in client.get("/api/kbs/docs/documents").json()["data"]]
+    assert listed == [EN_TXT]
 
 
 def test_chunks_list_edit_delete_stay_consistent(client: TestClient) -> None:

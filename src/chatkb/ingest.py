@@ -106,8 +106,13 @@ def ingest(
     *,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    force: bool = False,
 ) -> IngestReport:
-    """Add or update ``files`` in ``kb``; every file fails or succeeds on its own."""
+    """Add or update ``files`` in ``kb``; every file fails or succeeds on its own.
+
+    ``force`` indexes unchanged files again (a re-index after a loader or chunking change);
+    like any update it replaces the document in one write, so a failure keeps the old one.
+    """
     progress = progress or Progress()
     report = IngestReport()
     embedder = kb.embedder()
@@ -117,7 +122,7 @@ def ingest(
         if should_stop():
             break
         progress.file_started(file.source)
-        outcome = _ingest_one(kb, file, embedder, options, settings, progress)
+        outcome = _ingest_one(kb, file, embedder, options, settings, progress, force=force)
         report.outcomes.append(outcome)
         progress.file_done(outcome)
     if report.count("added") or report.count("updated"):
@@ -154,6 +159,8 @@ def _ingest_one(
     options: LoaderOptions,
     settings: Settings,
     progress: Progress,
+    *,
+    force: bool,
 ) -> FileOutcome:
     try:
         check_size(file.path, options)  # from the size on disk: a huge file is never read
@@ -163,7 +170,7 @@ def _ingest_one(
     except OSError as exc:
         return FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}")
     previous = kb.find_document(file.source)
-    if previous is not None and previous.content_hash == content_hash:
+    if previous is not None and previous.content_hash == content_hash and not force:
         return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
     try:
         document = load_file(file.path, options)

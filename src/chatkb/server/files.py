@@ -50,6 +50,15 @@ def _shorten(part: str) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+def document_name(kb: KnowledgeBase, source: str) -> str:
+    """The one name a request's ``source`` stands for: the document of exactly that name,
+    else its canonical form (``./x.txt``, ``x.txt/`` and ``a//x.txt`` name ``x.txt`` and
+    ``a/x.txt``), so an alias can neither add a duplicate nor delete another's original."""
+    if kb.find_document(source) is not None:
+        return source
+    return sanitise_name(source)
+
+
 def files_dir(kb: KnowledgeBase) -> Path:
     return kb.directory / FILES_DIR
 

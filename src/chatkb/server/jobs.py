@@ -12,7 +12,6 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -48,7 +47,7 @@ class Job:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     done_event: threading.Event = field(default_factory=threading.Event)
     files: list[SourceFile] = field(default_factory=list, repr=False)
-    before: Callable[[], None] | None = None
+    force: bool = False  # index unchanged files again (re-index)
 
     @property
     def finished(self) -> bool:
@@ -109,11 +108,11 @@ class JobQueue:
         files: list[SourceFile],
         *,
         kind: str = "ingest",
-        before: Callable[[], None] | None = None,
+        force: bool = False,
     ) -> Job:
-        """Queue ``files`` for ``kb``; ``before`` runs in the worker just before ingesting."""
+        """Queue ``files`` for ``kb``; ``force`` indexes unchanged files again (re-index)."""
         sources = [f.source for f in files]
-        job = Job(uuid.uuid4().hex[:16], kb, kind, sources, files=list(files), before=before)
+        job = Job(uuid.uuid4().hex[:16], kb, kind, sources, files=list(files), force=force)
         with self._lock:
             self._forget_old()
             self._jobs[job.id] = job
@@ -192,14 +191,13 @@ class JobQueue:
         job.status = "running"
         try:
             kb = self.library.open(job.kb)
-            if job.before is not None:
-                job.before()
             ingest(
                 kb,
                 job.files,
                 self.settings,
                 progress=_JobProgress(job),
                 should_stop=job.cancel_event.is_set,
+                force=job.force,
             )
         except ChatkbError as exc:
             job.error = exc.message

@@ -203,10 +203,11 @@ def _failures(job: Job) -> dict[str, str]:
 @router.post("/delete_docs")
 def delete_docs(body: DocsChange, state: StateDep, principal: PrincipalDep) -> dict[str, object]:
     kb = state.open_kb(body.knowledge_base_name, principal, "write")
-    report = remove(kb, body.file_names)
+    names = [originals.document_name(kb, name) for name in body.file_names]
+    report = remove(kb, names)
     failed = {o.source: f"file {o.source} not found" for o in report.failed}
     if body.delete_content:
-        for name in body.file_names:
+        for name in names:
             if originals.delete_original(kb, name):
                 failed.pop(name, None)
     return ok("files deleted", {"failed_files": failed})
@@ -217,7 +218,7 @@ def update_docs(body: DocsChange, state: StateDep, principal: PrincipalDep) -> d
     """Index the saved originals again (unchanged files are skipped, changed ones replaced)."""
     kb = state.open_kb(body.knowledge_base_name, principal, "write")
     files, failed = [], {}
-    for name in body.file_names:
+    for name in (originals.document_name(kb, name) for name in body.file_names):
         path = originals.stored_path(kb, name)
         if path.is_file():
             files.append(SourceFile(path, name))

@@ -84,7 +84,7 @@ def download(
 ) -> FileResponse:
     """The original file; PDFs and text open inline (``#page=N`` works) unless download=true."""
     kb = state.open_kb(name, principal)
-    path = originals.original_path(kb, source)
+    path = originals.original_path(kb, originals.document_name(kb, source))
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     inline = not download and media_type in INLINE_TYPES
     pdf = inline and media_type == "application/pdf"
@@ -101,12 +101,11 @@ def download(
 def reindex(name: str, source: str, state: StateDep, principal: PrincipalDep) -> JobPublic:
     """Load, split and index the original again (vectors of unchanged text are reused)."""
     kb = state.open_kb(name, principal, "write")
+    source = originals.document_name(kb, source)
     path = originals.original_path(kb, source)
-
-    def forget() -> None:
-        kb.remove_document(source)
-
-    job = state.jobs.submit(name, [SourceFile(path, source)], kind="reindex", before=forget)
+    # Not removed first: the new version replaces the old in one write, so a failure or a
+    # kill mid-way leaves the document indexed as it was.
+    job = state.jobs.submit(name, [SourceFile(path, source)], kind="reindex", force=True)
     return JobPublic.model_validate(job.to_json())
 
 
@@ -115,6 +114,7 @@ def get_document(
     name: str, source: str, state: StateDep, principal: PrincipalDep
 ) -> DocumentPublic:
     kb = state.open_kb(name, principal)
+    source = originals.document_name(kb, source)
     for document in document_list(state, kb):
         if document.source == source:
             return document
@@ -127,6 +127,7 @@ def delete_document(
 ) -> RemovedPublic:
     """Remove a document from every index, and its uploaded original unless keep_file."""
     kb = state.open_kb(name, principal, "write")
+    source = originals.document_name(kb, source)
     removed = remove(kb, [source]).count("removed") > 0
     deleted = False if keep_file else originals.delete_original(kb, source)
     if not removed and not deleted:

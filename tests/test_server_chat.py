@@ -253,6 +253,10 @@ def test_conversation_kbs_and_settings_are_kept(client: TestClient) -> None:
     assert client.patch(url, json={"settings": too_big}).status_code == 422
     assert client.post("/api/conversations", json={"settings": too_big}).status_code == 422
     assert client.patch(url, json={"title": ""}).status_code == 422
+    for kbs in ([""], ["../x"], [" "]):  # never a name a knowledge base could have
+        assert client.patch(url, json={"kbs": kbs}).status_code == 422
+        assert client.post("/api/conversations", json={"kbs": kbs}).status_code == 422
+        assert client.post("/api/chat", json={"question": "x", "kbs": kbs}).status_code == 422
     assert (
         client.get(
             "/api/conversations/" + client.post("/api/conversations", json={}).json()["id"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatkb.filters import SearchFilter
 
-Name = Field(min_length=1, max_length=64, pattern=r"^[\w][\w.\-]{0,63}$")
+NAME_PATTERN = r"^[\w][\w.\-]{0,63}$"
+Name = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+# A reference to a knowledge base in a list: never empty, always a possible name.
+KbName = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 
 
 class _In(BaseModel):
@@ -173,7 +176,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 class SearchRequest(_In):
     query: str = Field(..., min_length=1, max_length=4000)
-    kbs: list[str] = Field(..., min_length=1, max_length=20)
+    kbs: list[KbName] = Field(..., min_length=1, max_length=20)
     top_k: int | None = Field(None, ge=1, le=200)
     filters: FiltersIn | None = None
     score_threshold: float | None = Field(
@@ -209,7 +212,7 @@ class MessageIn(_In):
 
 class ChatRequest(_In):
     question: str = Field(..., min_length=1, max_length=4000)
-    kbs: list[str] = Field(
+    kbs: list[KbName] = Field(
         default_factory=list,
         max_length=20,
         description="knowledge bases to answer from; none: the plain LLM, without retrieval",
@@ -315,7 +318,7 @@ class _ConversationFields(_In):
 
 class ConversationCreate(_ConversationFields):
     title: str = Field("", max_length=200)
-    kbs: list[str] = Field(default_factory=list, max_length=20)
+    kbs: list[KbName] = Field(default_factory=list, max_length=20)
     settings: dict[str, object] = Field(default_factory=dict, description=SETTINGS_HELP)
 
 
@@ -323,7 +326,7 @@ class ConversationUpdate(_ConversationFields):
     """Only the fields given change."""
 
     title: str | None = Field(None, min_length=1, max_length=200)
-    kbs: list[str] | None = Field(None, max_length=20)
+    kbs: list[KbName] | None = Field(None, max_length=20)
     settings: dict[str, object] | None = Field(None, description=SETTINGS_HELP)
 
 

@@ -120,3 +120,12 @@ def test_errors_are_one_line_without_traceback(home: Path) -> None:
 def test_every_command_has_help(cli: Cli) -> None:
     for command in (["kb", "create"], ["kb", "list"], ["add"], ["remove"], ["search"], ["ask"]):
         assert "Usage" in cli(*command, "--help").output
+
+
+def test_failed_file_names_with_brackets_are_printed_as_they_are(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "[bold]notes[red].md").write_bytes(b"")
+    cli("kb", "create", "k")
+    result = cli("add", "k", str(folder), code=3)
+    assert "[bold]notes[red].md: empty file" in result.stderr

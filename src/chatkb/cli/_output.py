@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chatkb.ingest import FileOutcome
@@ -59,7 +60,7 @@ class BarProgress(IngestProgress):
     def file_done(self, outcome: FileOutcome) -> None:
         self._bar.advance(self._files)
         if outcome.status == "failed":
-            err.print(f"[red]failed[/red] {outcome.source}: {outcome.error}")
+            err.print(f"[red]failed[/red] {escape(outcome.source)}: {escape(outcome.error or '')}")
 
 
 def _short(source: str, width: int = 40) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
@@ -78,4 +79,6 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
     )
     output.err.print(f"{counts}; {summary['chunks']} chunks, {summary['embedded']} embedded")
     for outcome in report.failed:
-        output.err.print(f"  [red]failed[/red] {outcome.source}: {outcome.error}")
+        output.err.print(
+            f"  [red]failed[/red] {escape(outcome.source)}: {escape(outcome.error or '')}"
+        )

@@ -14,6 +14,7 @@ from chatkb import __version__
 from chatkb.cli import _output as output
 from chatkb.cli.doctor import register_doctor_commands
 from chatkb.cli.eval import register_eval_commands
+from chatkb.cli.importer import import_app
 from chatkb.cli.kb import kb_app
 from chatkb.cli.models import register_models_commands
 from chatkb.cli.query import register_query_commands
@@ -52,6 +53,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kb_app, name="kb")
+app.add_typer(import_app, name="import")
 register_source_commands(app)
 register_query_commands(app)
 register_eval_commands(app)

@@ -1,0 +1,1 @@
+"""Importers that bring knowledge bases over from other systems."""

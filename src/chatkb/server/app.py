@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from chatkb import __version__
 from chatkb.errors import ChatkbError
+from chatkb.server.api_docs import install_api_docs
 from chatkb.server.auth import KeyRing, check_bind
 from chatkb.server.errors import install_error_handlers
 from chatkb.server.limits import BodyLimit
@@ -76,7 +77,14 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 await in_thread(state.close)
 
-    app = FastAPI(title="chatkb", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="chatkb",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from installed assets instead of a CDN: api_docs.py
+        redoc_url=None,
+    )
     app.state.chatkb = state
     install_error_handlers(app)
     for module in (*ROUTERS, *CHATCHAT_ROUTERS):
@@ -84,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     mcp_endpoint = _McpEndpoint(mcp_server, state.keys)
     app.router.routes.append(Route("/mcp", endpoint=mcp_endpoint))
     app.router.routes.append(Route("/mcp/", endpoint=mcp_endpoint))
+    install_api_docs(app)
     if settings.server.cors_origins:
         app.add_middleware(
             CORSMiddleware,

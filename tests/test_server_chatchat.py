@@ -184,6 +184,10 @@ def test_file_chat_with_temporary_docs(live: LiveServer, api: httpx.Client) -> N
         messages=[{"role": "user", "content": QUESTION}], model="qwen", stream=True
     ))  # fmt: skip
     assert "1911" in "".join(c.choices[0].delta.content or "" for c in chunks[1:])
+    # 0.3's search_temp_docs route: the same temporary knowledge base, searched.
+    search = {"knowledge_id": knowledge_id, "query": QUESTION, "top_k": 3, "score_threshold": 2.0}
+    found = api.post("/knowledge_base/search_temp_docs", json=search).json()
+    assert found and found[0]["metadata"]["source"] == EN_DOC
     kbs = api.get("/knowledge_base/list_knowledge_bases").json()["data"]
     assert [kb["kb_name"] for kb in kbs] == ["samples"]
 

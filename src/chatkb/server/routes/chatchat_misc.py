@@ -94,12 +94,14 @@ def get_model_config(state: StateDep, principal: PrincipalDep) -> dict[str, obje
 
 
 @router.post("/llm_model/stop")
-def stop_llm_model() -> None:
+def stop_llm_model(principal: PrincipalDep) -> None:
+    del principal
     raise NotSupportedError(NO_WORKERS)
 
 
 @router.post("/llm_model/change")
-def change_llm_model() -> None:
+def change_llm_model(principal: PrincipalDep) -> None:
+    del principal
     raise NotSupportedError(NO_WORKERS)
 
 
@@ -130,17 +132,20 @@ def get_prompt_template(
         "llm_chat"
     ),
     name: str = Body("default", max_length=100),
+    *,
+    principal: PrincipalDep,
 ) -> str:
     """A JSON string, as in Chatchat. chatkb has one built-in template per chat type (a
     knowledge base's own prompt is set with ``chatkb kb prompt``)."""
-    del name
+    del name, principal
     if type not in _PROMPTS:
         raise NotSupportedError(f"{type}: chatkb has no search-engine or agent chat")
     return _PROMPTS[type]["default"]
 
 
 @router.post("/server/list_search_engines")
-def list_search_engines() -> dict[str, object]:
+def list_search_engines(principal: PrincipalDep) -> dict[str, object]:
+    del principal
     return ok(data=[])
 
 
@@ -163,19 +168,21 @@ def embed_texts(body: EmbedTexts, state: StateDep, principal: PrincipalDep) -> d
 
 
 @router.get("/tools")
-def list_tools() -> dict[str, object]:
+def list_tools(principal: PrincipalDep) -> dict[str, object]:
     """0.3's web UI lists tools on its chat page: chatkb has none."""
+    del principal
     return ok(data={})
 
 
 @router.post("/tools/call")
-def call_tool() -> None:
+def call_tool(principal: PrincipalDep) -> None:
+    del principal
     raise NotSupportedError("tools are not supported: chatkb has no agents or tools")
 
 
 @router.post("/knowledge_base/update_docs_by_id")
-def update_docs_by_id(body: UpdateById) -> None:
-    del body
+def update_docs_by_id(body: UpdateById, principal: PrincipalDep) -> None:
+    del body, principal
     raise NotSupportedError(
         "update_docs_by_id is not supported: edit a chunk with PATCH "
         "/api/kbs/{name}/chunks/{chunk_id} (docs/api.md)"
@@ -183,13 +190,17 @@ def update_docs_by_id(body: UpdateById) -> None:
 
 
 @router.post("/knowledge_base/search_temp_docs")
-def search_temp_docs(body: SearchTemp, state: StateDep) -> list[dict[str, object]]:
-    """0.3: search a file-chat knowledge base (``knowledge_id`` from ``upload_temp_docs``)."""
-    kb = state.temp_library.open(body.knowledge_id)
+def search_temp_docs(
+    body: SearchTemp, state: StateDep, principal: PrincipalDep
+) -> list[dict[str, object]]:
+    """0.3: search a file-chat knowledge base (``knowledge_id`` from ``upload_temp_docs``);
+    only the key that made it may."""
+    kb = state.open_temp(body.knowledge_id, principal)
     hits = find(state, [kb], body.query, top_k=body.top_k)
     return [document(h) for h in keep(hits, body.score_threshold)]
 
 
 @router.post("/knowledge_base/kb_summary_api/{action}")
-def summaries(action: str) -> None:
+def summaries(action: str, principal: PrincipalDep) -> None:
+    del principal
     raise NotSupportedError(f"{action}: file summaries are not supported by chatkb")

@@ -164,19 +164,22 @@ async def _plain_text(stream: AnswerStream, prefix: str) -> AsyncIterator[str]:
 
 
 @router.post("/chat/feedback")
-def feedback(body: Feedback) -> dict[str, object]:
+def feedback(body: Feedback, principal: PrincipalDep) -> dict[str, object]:
     """Accepted and logged (chatkb keeps no message database for Chatchat's chat routes)."""
+    del principal
     log.info("chat feedback for %s: score %d, %s", body.message_id, body.score, body.reason)
     return ok(f"已反馈聊天记录 {body.message_id}")
 
 
 @router.post("/chat/search_engine_chat")
-def search_engine_chat() -> None:
+def search_engine_chat(principal: PrincipalDep) -> None:
+    del principal
     raise NotSupportedError("search-engine chat is not supported: chatkb works offline")
 
 
 @router.post("/chat/agent_chat")
-def agent_chat() -> None:
+def agent_chat(principal: PrincipalDep) -> None:
+    del principal
     raise NotSupportedError("agent chat is not supported: chatkb has no agents or tools")
 
 

@@ -101,6 +101,21 @@ def test_generation_options_on_kb_models(client: openai.OpenAI) -> None:
     assert short.usage and short.usage.completion_tokens == 3
     with pytest.raises(openai.BadRequestError, match="n > 1"):
         client.chat.completions.create(model="kb:en", messages=ASK, n=2)  # type: ignore[arg-type]
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    with pytest.raises(openai.BadRequestError, match="tools is not supported"):
+        client.chat.completions.create(model="kb:en", messages=ASK, tools=[tool])  # type: ignore[arg-type, list-item]
+    with pytest.raises(openai.BadRequestError, match="logprobs"):
+        client.chat.completions.create(model="kb:en", messages=ASK, logprobs=True)  # type: ignore[arg-type]
+    # Sampling knobs that chat front-ends send by default are accepted.
+    tuned = client.chat.completions.create(
+        model="kb:en",
+        messages=ASK,
+        top_p=0.9,
+        presence_penalty=0,
+        seed=1,
+        user="u",  # type: ignore[arg-type]
+    )
+    assert tuned.choices[0].message.content
 
 
 def test_streaming_with_include_usage(client: openai.OpenAI) -> None:

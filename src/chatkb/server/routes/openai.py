@@ -88,6 +88,30 @@ class ChatCompletionRequest(BaseModel):
     def include_usage(self) -> bool:
         return (self.stream_options or {}).get("include_usage") is True
 
+    def refuse_unanswerable(self) -> None:
+        """A 400 for fields whose effect the client relies on and a kb: answer cannot give;
+        sampling knobs (top_p, penalties, seed …) are accepted and have no effect."""
+        extra = self.model_extra or {}
+        for name, why in _REFUSED_ON_KB.items():
+            value = extra.get(name)
+            if value not in (None, False, [], {}, "none"):
+                raise UnsupportedOptionError(f"{name} is not supported on kb: models: {why}")
+        if any(m != "text" for m in extra.get("modalities") or []):
+            raise UnsupportedOptionError("modalities: kb: models answer with text only")
+
+
+_NO_TOOLS = "answers are cited text, no tool calls (use the plain model for tools)"
+_REFUSED_ON_KB = {
+    "tools": _NO_TOOLS,
+    "tool_choice": _NO_TOOLS,
+    "functions": _NO_TOOLS,
+    "function_call": _NO_TOOLS,
+    "logprobs": "the answer carries no token log-probabilities",
+    "top_logprobs": "the answer carries no token log-probabilities",
+    "audio": "answers are text",
+    "prediction": "predicted outputs are not used",
+}
+
 
 class CompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -140,6 +164,7 @@ async def chat_completions(
         return await _plain_llm(state, principal, body)
     if body.n is not None and body.n > 1:
         raise UnsupportedOptionError("n > 1 is not supported on kb: models: ask once per answer")
+    body.refuse_unanswerable()
     stops, json_output = body.stops(), body.json_output()
     question, history = split_messages(body.messages)
     kbs = await in_thread(state.open_kbs, [body.model[len(KB_PREFIX) :]], principal)

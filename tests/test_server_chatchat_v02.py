@@ -91,6 +91,13 @@ def test_list_files_is_a_list_of_names_under_0_2(api: httpx.Client) -> None:
     assert {d["file_name"] for d in details} == {EN_DOC, ZH_DOC} and details[0]["in_db"]
 
 
+def test_list_knowledge_bases_is_a_list_of_names_under_0_2(api: httpx.Client) -> None:
+    """ApiRequest.list_knowledge_bases: the 0.2.10 chat page puts ``data`` in a select box."""
+    assert api.get("/knowledge_base/list_knowledge_bases").json()["data"] == ["samples"]
+    details = api.get("/knowledge_base/list_knowledge_bases", params={"shape": "details"})
+    assert details.json()["data"][0]["kb_name"] == "samples"
+
+
 def test_knowledge_base_chat_streams_answer_then_docs(api: httpx.Client) -> None:
     body = {"query": QUESTION, "knowledge_base_name": "samples", "top_k": TOP_K,
             "score_threshold": SCORE_THRESHOLD, "history": [], "stream": True,

@@ -64,9 +64,18 @@ class Recreate(_Body):
 
 
 @router.get("/list_knowledge_bases")
-def list_knowledge_bases(state: StateDep, principal: PrincipalDep) -> dict[str, object]:
+def list_knowledge_bases(
+    state: StateDep,
+    principal: PrincipalDep,
+    shape: Annotated[Literal["names", "details"] | None, Query()] = None,
+) -> dict[str, object]:
+    """0.3 answers knowledge-base details, 0.2.x a list of names (its web UI's chat page
+    shows them in a select box): chosen as for ``list_files``."""
+    names = state.readable_names(principal)
+    if _shape(state, shape) == "names":
+        return ok(data=names)
     data = []
-    for number, name in enumerate(state.readable_names(principal), 1):
+    for number, name in enumerate(names, 1):
         kb = state.library.open(name)
         stats = kb.stats()
         c = kb.config
@@ -116,11 +125,16 @@ def list_files(
     chooses for every request, ``shape`` for one (chatkb's addition)."""
     kb = state.open_kb(knowledge_base_name, principal)
     docs = document_list(state, kb)
-    if shape is None:
-        shape = "names" if state.settings.server.chatchat_version == "0.2" else "details"
-    if shape == "names":
+    if _shape(state, shape) == "names":
         return ok(data=[d.source for d in docs])
     return ok(data=[file_detail(kb.name, n, d) for n, d in enumerate(docs, 1)])
+
+
+def _shape(state: ServerState, shape: str | None) -> str:
+    """The request's ``shape``, else the one of ``server.chatchat_version``."""
+    if shape is not None:
+        return shape
+    return "names" if state.settings.server.chatchat_version == "0.2" else "details"
 
 
 @router.post("/search_docs")

@@ -48,6 +48,8 @@ class KbChat(BaseModel):
     stream: bool = True
     model: str | None = Field(None, max_length=300)
     return_direct: bool = False
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, description="<= 0 or null: the configured maximum")
 
 
 class FileChat(BaseModel):
@@ -57,6 +59,12 @@ class FileChat(BaseModel):
     top_k: int = Field(3, ge=1, le=50)
     history: list[HistoryItem] = Field(default_factory=list, max_length=100)
     stream: bool = False
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, description="<= 0 or null: the configured maximum")
+
+    def options(self) -> AskOptions:
+        max_tokens = self.max_tokens if self.max_tokens and self.max_tokens > 0 else None
+        return AskOptions(top_k=self.top_k, temperature=self.temperature, max_tokens=max_tokens)
 
 
 def history_messages(items: list[HistoryItem]) -> list[Message]:
@@ -99,6 +107,7 @@ async def kb_chat_completions(
     options = KbChat(
         query="-", mode=mode, kb_name=param, top_k=body.top_k or extra.get("top_k") or 3,
         stream=bool(body.stream), model=body.model, return_direct=bool(extra.get("return_direct")),
+        temperature=body.temperature, max_tokens=body.token_limit(),
         **({"score_threshold": extra["score_threshold"]} if "score_threshold" in extra else {}),
     )  # fmt: skip
     question, history = split_messages(body.messages)
@@ -131,8 +140,12 @@ async def _answer(
 
 
 def ask_options(body: KbChat) -> AskOptions:
+    """Chatchat's ``score_threshold`` sets both cuts (``with_score_threshold``); generation
+    options as the client sent them (``max_tokens`` <= 0: the configured maximum)."""
+    max_tokens = body.max_tokens if body.max_tokens and body.max_tokens > 0 else None
     sent = body.score_threshold if "score_threshold" in body.model_fields_set else None
-    return with_score_threshold(AskOptions(top_k=body.top_k), sent)
+    options = AskOptions(top_k=body.top_k, temperature=body.temperature, max_tokens=max_tokens)
+    return with_score_threshold(options, sent)
 
 
 async def _once(payload: dict[str, object]) -> AsyncIterator[str]:
@@ -187,7 +200,7 @@ async def file_chat(body: FileChat, state: StateDep, principal: PrincipalDep) ->
     kb = await in_thread(state.open_temp, body.knowledge_id, principal)
     stream = await in_thread(
         lambda: start_answer(
-            state, [kb], body.query, history=history_messages(body.history), top_k=body.top_k
+            state, [kb], body.query, history=history_messages(body.history), options=body.options()
         )
     )
     docs = references(stream.hits if stream.found else [], "", links=False)

@@ -3,6 +3,12 @@ imported with real documents; a run again adds nothing; a bad file fails alone."
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,6 +126,54 @@ def test_import_v03_killed_then_resumed(cli: Cli, library: Library, tmp_path: Pa
     assert info["description"] == "Plant manuals"
     hits = cli.json("search", "manuals", "Anna Pavlovna", "--top-k", "1")
     assert hits[0]["source"] == "war.txt"
+
+
+def test_import_killed_by_a_signal_then_run_again(cli: Cli, home: Path, tmp_path: Path) -> None:
+    """``chatkb import chatchat`` in its own process, SIGKILLed once its first file is
+    committed; the same command again finishes the rest, nothing twice."""
+    files = {"a_ibm.md": IBM, "b_war.txt": WAR, "c_gbk.txt": GBK, "d.csv": CSV, "e_zh.md": LLM_ZH}
+    root = build_root(tmp_path / "kb_root", [KB("big", "five files", files)])
+    command = [sys.executable, "-c", "from chatkb.cli.main import run; run()"]
+    process = subprocess.Popen(
+        [*command, "import", "chatchat", str(root)],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    catalog = home / "kb" / "big" / "catalog.sqlite"
+    try:
+        committed = _wait_for_documents(catalog, process)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert 1 <= committed < len(files), "the import finished before it could be killed"
+    report = cli.json("import", "chatchat", str(root))
+    (kb,) = report["knowledge_bases"]
+    assert kb["created"] is False and kb["failed"] == 0
+    assert kb["skipped"] >= committed and kb["imported"] + kb["skipped"] == len(files)
+    documents = cli.json("kb", "info", "big")["document_list"]
+    assert sorted(d["source"] for d in documents) == sorted(files)
+    info = cli.json("kb", "info", "big")
+    assert info["chunks"] == sum(d["chunk_count"] for d in documents)
+
+
+def _wait_for_documents(catalog: Path, process: subprocess.Popen[bytes]) -> int:
+    """Documents committed in the catalog, polled until there is one (read-only)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if catalog.exists():
+            try:
+                con = sqlite3.connect(f"{catalog.as_uri()}?mode=ro", uri=True)
+                try:
+                    (count,) = con.execute("SELECT count(*) FROM documents").fetchone()
+                finally:
+                    con.close()
+            except sqlite3.Error:
+                count = 0
+            if count:
+                return int(count)
+        time.sleep(0.02)
+    return 0
 
 
 def test_hostile_row_and_corrupt_info_db(cli: Cli, tmp_path: Path) -> None:

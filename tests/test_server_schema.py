@@ -17,6 +17,9 @@ from _server import EN_DOC, isolated_settings, upload
 from chatkb.server import create_app
 
 EXAMPLES = 25
+# The server answers only to the Host names it serves (DNS-rebinding protection);
+# schemathesis's in-process client says "testserver" unless told otherwise.
+LOOPBACK = {"Host": "127.0.0.1"}
 
 
 def test_no_server_errors(tmp_path: Path) -> None:
@@ -25,7 +28,7 @@ def test_no_server_errors(tmp_path: Path) -> None:
         with TestClient(app) as client:
             client.post("/api/kbs", json={"name": "kb"})
             upload(client, "kb", [doc(EN_DOC)])
-            schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+            schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=LOOPBACK)
             operations = [result.ok() for result in schema.get_all_operations()]
             assert len(operations) > 40
             failures = []
@@ -47,6 +50,9 @@ def _explore(operation: Any) -> None:
         database=None,
     )
     def check(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=[not_a_server_error])
+        response = case.call(headers=LOOPBACK)
+        if response.status_code == 501:
+            return  # NotSupportedError: a Chatchat feature chatkb does not have, by design
+        case.validate_response(response, checks=[not_a_server_error], headers=LOOPBACK)
 
     check()

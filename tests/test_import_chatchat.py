@@ -100,6 +100,8 @@ def test_import_v02_root_then_again(cli: Cli, tmp_path: Path) -> None:
         "en_wiki_ibm.md",
         "test_files/war.txt",
     ]
+    everything = cli.json("import", "chatchat", str(project), "--all-files", code=3)
+    assert _statuses(_by_name(everything)["技术 文档"])["notes.csv"] == "imported"
 
 
 def test_import_v03_killed_then_resumed(cli: Cli, library: Library, tmp_path: Path) -> None:
@@ -206,6 +208,8 @@ def test_name_mapping_collisions_and_renames(cli: Cli, tmp_path: Path) -> None:
         tmp_path / "kb_root",
         [KB("my kb", "one", {"a.txt": WAR}), KB("my+kb", "two", {"b.txt": GBK})],
     )
+    only = cli.json("import", "chatchat", str(root), "--kb", "my kb")
+    assert [kb["name"] for kb in only["knowledge_bases"]] == ["my_kb"]
     clash = cli.json("import", "chatchat", str(root), code=3)
     assert "both map to 'my_kb'" in _by_name(clash)["my+kb"]["error"]
     renamed = cli.json("import", "chatchat", str(root), "--rename", "my+kb=my_kb_2")

@@ -179,13 +179,20 @@ def _wait_for_documents(catalog: Path, process: subprocess.Popen[bytes]) -> int:
 
 
 def test_hostile_row_and_corrupt_info_db(cli: Cli, tmp_path: Path) -> None:
-    root = build_root(
-        tmp_path / "kb_root", [KB("a", "", {"../../outside.txt": None, "ok.txt": WAR})]
-    )
+    files: dict[str, Path | bytes | None] = {
+        "../../outside.txt": None,
+        "/etc/hostname": None,
+        "ok.txt": WAR,
+        "linked.md": None,
+    }
+    root = build_root(tmp_path / "kb_root", [KB("a", "", files)])
+    (root / "a" / "content" / "linked.md").symlink_to(IBM)  # a link the user made is followed
     report = cli.json("import", "chatchat", str(root), code=3)
     assert _statuses(report["knowledge_bases"][0]) == {
         "../../outside.txt": "failed",
+        "/etc/hostname": "failed",
         "ok.txt": "imported",
+        "linked.md": "imported",
     }
     broken = tmp_path / "broken"
     (broken / "x" / "content").mkdir(parents=True)

@@ -10,6 +10,7 @@ schema. Chatchat matches ``kb_name`` case-insensitively (``ilike``); so does thi
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import unicodedata
@@ -143,7 +144,7 @@ def _kb_folder(root: Path, name: str) -> Path:
 
 def _files(kb: ChatchatKB, listed: list[str] | None) -> list[ChatchatFile]:
     """info.db's files for the KB (in its order), then files on disk it does not list."""
-    content = (kb.folder / CONTENT).resolve()
+    content = (kb.folder / CONTENT).absolute()
     files: list[ChatchatFile] = []
     names: set[str] = set()
     for name in listed or []:
@@ -151,7 +152,9 @@ def _files(kb: ChatchatKB, listed: list[str] | None) -> list[ChatchatFile]:
         if source in names:
             continue
         names.add(source)
-        target = (content / source).resolve()
+        # Lexically, not resolved: a row may not climb out with "..", but symbolic links the
+        # user put under content/ are followed, as Chatchat follows them.
+        target = Path(os.path.normpath(content / source))
         inside = target.is_relative_to(content) and target != content
         files.append(ChatchatFile(source, target if inside else None, True))
     for source in _on_disk(content):

@@ -188,6 +188,8 @@ def test_file_chat_with_temporary_docs(live: LiveServer, api: httpx.Client) -> N
     search = {"knowledge_id": knowledge_id, "query": QUESTION, "top_k": 3, "score_threshold": 2.0}
     found = api.post("/knowledge_base/search_temp_docs", json=search).json()
     assert found and found[0]["metadata"]["source"] == EN_DOC
+    as_declared = api.post("/knowledge_base/search_temp_docs", params=search).json()
+    assert [d["id"] for d in as_declared] == [d["id"] for d in found]
     kbs = api.get("/knowledge_base/list_knowledge_bases").json()["data"]
     assert [kb["kb_name"] for kb in kbs] == ["samples"]
 

@@ -8,14 +8,14 @@ model (the configured LLM, or ``extractive``) as running, local and not switchab
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chatkb import __version__
 from chatkb.embedders import EMBEDDERS, embed_batched
-from chatkb.errors import NotSupportedError
+from chatkb.errors import InvalidInputError, NotSupportedError
 from chatkb.llm.prompts import SYSTEM_EN
 from chatkb.server.answers import find
 from chatkb.server.chatchat import VS_TYPE, document, keep, ok
@@ -191,10 +191,19 @@ def update_docs_by_id(body: UpdateById, principal: PrincipalDep) -> None:
 
 @router.post("/knowledge_base/search_temp_docs")
 def search_temp_docs(
-    body: SearchTemp, state: StateDep, principal: PrincipalDep
+    request: Request,
+    state: StateDep,
+    principal: PrincipalDep,
+    body: Annotated[SearchTemp | None, Body()] = None,
 ) -> list[dict[str, object]]:
     """0.3: search a file-chat knowledge base (``knowledge_id`` from ``upload_temp_docs``);
-    only the key that made it may."""
+    only the key that made it may. Chatchat declares the fields as query parameters; a JSON
+    body is taken too."""
+    if body is None:
+        try:
+            body = SearchTemp.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise InvalidInputError(f"search_temp_docs: {exc.errors()[0]['msg']}") from None
     kb = state.open_temp(body.knowledge_id, principal)
     hits = find(state, [kb], body.query, top_k=body.top_k)
     return [document(h) for h in keep(hits, body.score_threshold)]

@@ -114,11 +114,13 @@ def sse_events(text: str) -> list[tuple[str, str]]:
 
 class RecordingProxy:
     """Forwards HTTP requests to ``upstream`` (a real LLM server) and keeps each JSON request
-    body, so a test can see the prompt, model and temperature chatkb really sent."""
+    body and each response body, so a test can see the prompt, model and temperature chatkb
+    really sent, and what the server answered."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.requests: list[dict[str, Any]] = []
+        self.responses: list[bytes] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
@@ -143,6 +145,7 @@ class RecordingProxy:
                     timeout=120,
                     headers={"content-type": "application/json"},
                 )
+                proxy.responses.append(response.content)
                 self.send_response(response.status_code)
                 self.send_header("content-type", response.headers.get("content-type", ""))
                 self.send_header("content-length", str(len(response.content)))

@@ -40,6 +40,20 @@ def test_openai_chat_streams_from_a_real_server(llm_server: LlamaCppServer) -> N
 
 
 @pytest.mark.server
+def test_the_servers_own_token_counts_are_kept(llm_server: LlamaCppServer) -> None:
+    settings = LLMSettings(backend="openai", base_url=llm_server.base_url, model=llm_server.model)
+    model = OpenAIChat(settings)
+    stream = model.stream([Message("user", "Say hello.")], GenerationOptions(0.0, max_tokens=8))
+    assert stream.usage is None  # not before the answer has come
+    pieces = list(stream)
+    assert stream.usage is not None and 0 < stream.usage.completion_tokens <= 8
+    assert stream.usage.prompt_tokens > 3  # the chat template's tokens are in it, too
+    quiet = OpenAIChat(settings.model_copy(update={"stream_usage": False}))
+    unreported = quiet.stream([Message("user", "Say hello.")], GenerationOptions(0.0, 8))
+    assert list(unreported) and unreported.usage is None and pieces
+
+
+@pytest.mark.server
 def test_chatkb_ask_with_openai_backend(
     cli: Cli, llm_server: LlamaCppServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import openai
 import pytest
 
 from _datasets import doc
-from _server import EN_DOC, LiveServer, isolated_settings, upload
+from _server import EN_DOC, LiveServer, RecordingProxy, isolated_settings, upload
 from chatkb.llm.llamacpp_server import LlamaCppServer
 from chatkb.server import create_app
 
@@ -108,3 +109,31 @@ def test_plain_llm_is_proxied(tmp_path: Path, llm_server: LlamaCppServer) -> Non
             stream=True,  # type: ignore[arg-type]
         )
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+
+def test_kb_usage_is_the_model_servers_own(tmp_path: Path, llm_server: LlamaCppServer) -> None:
+    """A kb: answer by SmolLM2 reports the llama.cpp server's token counts, not chatkb's."""
+    with RecordingProxy(llm_server.base_url) as proxy:
+        llm = {"backend": "openai", "base_url": proxy.url, "model": llm_server.model,
+               "max_tokens": 12}  # fmt: skip
+        with (
+            isolated_settings(tmp_path / "home", llm=llm) as settings,
+            LiveServer(create_app(settings)) as live,
+        ):
+            with live.client() as c:
+                c.post("/api/kbs", json={"name": "en"})
+                upload(c, "en", [doc(EN_DOC)])
+            client = openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0)
+            done = client.chat.completions.create(
+                model="kb:en",
+                messages=[{"role": "user", "content": "When was IBM founded?"}],
+            )
+    assert proxy.requests[-1]["stream_options"] == {"include_usage": True}
+    events = [line[5:].strip() for line in proxy.responses[-1].decode().splitlines()]
+    reported = [json.loads(e)["usage"] for e in events if e.startswith("{") and '"usage"' in e]
+    server = next(u for u in reversed(reported) if u)
+    assert done.usage is not None
+    assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (
+        server["prompt_tokens"],
+        server["completion_tokens"],
+    )

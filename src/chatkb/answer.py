@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from chatkb.kb import KnowledgeBase
 from chatkb.llm import Answerer
+from chatkb.llm.base import Usage, reported_usage
 from chatkb.llm.prompts import not_found_text
 from chatkb.models import Answer, Citation, Hit, Message
 from chatkb.options import AskOptions
@@ -46,6 +47,12 @@ class AnswerStream:
         self.relevance = relevance
         self._pieces = pieces
         self._text: list[str] = []
+
+    @property
+    def reported_usage(self) -> Usage | None:
+        """The model server's token counts for this answer, once streamed (if it reports
+        them; None for extractive answers and servers that do not)."""
+        return reported_usage(self._pieces)
 
     def __iter__(self) -> Iterator[str]:
         try:

@@ -52,6 +52,9 @@ class LLMSettings(_Section):
     temperature: float = Field(0.2, ge=0, le=2)
     max_tokens: int = Field(1024, ge=1)
     timeout: float = Field(120.0, gt=0, description="seconds to wait for the server")
+    stream_usage: bool = Field(
+        True, description="ask the server for its token counts (stream_options.include_usage)"
+    )
     # Added for presets, auto-detection and the in-process llama.cpp backend.
     preset: str | None = Field(
         None, description="ollama, vllm, xinference, llamacpp-server, lmstudio, deepseek, ..."

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 import httpx
 
 from chatkb.errors import BackendUnavailableError, ConfigError
-from chatkb.llm.base import GenerationOptions
+from chatkb.llm.base import GenerationOptions, Reported, Usage
 from chatkb.models import Message
 from chatkb.settings import LLMSettings
 
@@ -28,8 +28,12 @@ class OpenAIChat:
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         timeout = httpx.Timeout(settings.timeout, connect=10.0)
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self.stream_usage = settings.stream_usage
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Reported:
+        """The answer's text pieces; their ``usage`` is the server's own count, when it
+        reports one (``stream_options.include_usage``, asked for unless
+        ``llm.stream_usage`` is off for a server that refuses the field)."""
         body: dict[str, object] = {
             "model": self.name,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -37,8 +41,13 @@ class OpenAIChat:
             "max_tokens": options.max_tokens,
             "stream": True,
         }
+        if self.stream_usage:
+            body["stream_options"] = {"include_usage": True}
         if options.stop:
             body["stop"] = list(options.stop)
+        return Reported(self._pieces(body))
+
+    def _pieces(self, body: dict[str, object]) -> Iterator[str | Usage]:
         try:
             with self._client.stream("POST", "/chat/completions", json=body) as response:
                 _raise_for_status(response, self.base_url)
@@ -61,8 +70,9 @@ def _raise_for_status(response: httpx.Response, base_url: str) -> None:
     )
 
 
-def _deltas(lines: Iterator[str]) -> Iterator[str]:
-    """Text deltas from an SSE stream of chat.completion.chunk objects."""
+def _deltas(lines: Iterator[str]) -> Iterator[str | Usage]:
+    """Text deltas from an SSE stream of chat.completion.chunk objects, and the ``Usage``
+    a chunk reports."""
     for line in lines:
         if not line.startswith("data:"):
             continue
@@ -75,7 +85,19 @@ def _deltas(lines: Iterator[str]) -> Iterator[str]:
             continue
         if "error" in event:
             raise BackendUnavailableError(f"LLM server error: {event['error']}")
+        usage = _usage(event.get("usage"))
+        if usage is not None:
+            yield usage
         for choice in event.get("choices", []):
             text = (choice.get("delta") or {}).get("content")
             if text:
                 yield text
+
+
+def _usage(reported: object) -> Usage | None:
+    if not isinstance(reported, dict):
+        return None
+    prompt, completion = reported.get("prompt_tokens"), reported.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return Usage(prompt, completion)
+    return None

@@ -90,7 +90,11 @@ def _first_tokens(text: str, n: int) -> str:
 def usage(
     question: str, history: Sequence[Message], stream: AnswerStream, answer: str
 ) -> dict[str, int]:
-    """Counted usage: the question, the history and the retrieved passages in; the answer out."""
+    """The model server's own counts when it reported them; else counted: the question, the
+    history and the retrieved passages in, the answer out."""
+    reported = stream.reported_usage
+    if reported is not None:
+        return reported.to_json()
     prompt = count_tokens(question) + sum(count_tokens(m.content) for m in history)
     prompt += sum(count_tokens(h.text) for h in stream.hits)
     completion = count_tokens(answer)

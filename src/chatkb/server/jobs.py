@@ -2,7 +2,9 @@
 
 Jobs for the same knowledge base run one after another (the store takes one writer at a
 time anyway); searches and chats never wait for them. Each job keeps its progress, read by
-the polling endpoint and the SSE stream, and can be cancelled between files.
+the polling endpoint and the SSE stream, and can be cancelled between files. With a
+journal (``job_journal``) accepted jobs survive a restart: a shutdown or a kill leaves
+them queued, and the next start runs them again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Literal
 from chatkb.errors import ChatkbError, NotFoundError
 from chatkb.ingest import FileOutcome, Progress, SourceFile, ingest
 from chatkb.kb import Library
+from chatkb.server.job_journal import UNFINISHED, JobJournal
 from chatkb.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class Job:
     done_event: threading.Event = field(default_factory=threading.Event)
     files: list[SourceFile] = field(default_factory=list, repr=False)
     force: bool = False  # index unchanged files again (re-index)
+    interrupted: bool = False  # stopped by a shutdown, not a user: resumed at the next start
 
     @property
     def finished(self) -> bool:
@@ -93,9 +97,12 @@ class _JobProgress(Progress):
 class JobQueue:
     """Per-knowledge-base FIFO queues served by lazily started worker threads."""
 
-    def __init__(self, library: Library, settings: Settings) -> None:
+    def __init__(
+        self, library: Library, settings: Settings, journal: JobJournal | None = None
+    ) -> None:
         self.library = library
         self.settings = settings
+        self.journal = journal
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, queue.Queue[Job | None]] = {}
         self._workers: dict[str, threading.Thread] = {}
@@ -115,8 +122,10 @@ class JobQueue:
         job = Job(uuid.uuid4().hex[:16], kb, kind, sources, files=list(files), force=force)
         with self._lock:
             self._forget_old()
+            queue_ = self._queue_for(kb)
+            self._save(job)  # accepted only once it is on disk
             self._jobs[job.id] = job
-            self._queue_for(kb).put(job)
+            queue_.put(job)
         return job
 
     def get(self, job_id: str) -> Job:
@@ -149,9 +158,24 @@ class JobQueue:
             job.done_event.wait(timeout)
 
     def open(self) -> None:
-        """Accept jobs again after ``close`` (the app may be started more than once)."""
+        """Accept jobs (again, after ``close``: the app may be started more than once), and
+        queue again the journal's jobs that a shutdown or a kill left unfinished."""
         with self._lock:
             self._closed = False
+            if self.journal is None:
+                return
+            for fields in self.journal.load(JOBS_KEPT):
+                known = self._jobs.get(fields["id"])
+                if known is not None and not known.interrupted:
+                    continue
+                if fields["status"] not in UNFINISHED:
+                    self._jobs[fields["id"]] = Job(**fields)
+                    continue
+                fields.update(status="queued", outcomes=[], files_done=0)
+                job = Job(**fields)
+                log.info("resuming ingest job %s for %s", job.id, job.kb)
+                self._jobs[job.id] = job
+                self._queue_for(job.kb).put(job)
 
     def close(self) -> None:
         with self._lock:
@@ -162,10 +186,13 @@ class JobQueue:
                 q.put(None)
             self._queues.clear()
             self._workers.clear()
-        for job in jobs:
+        for job in jobs:  # stopped between files; left queued on disk for the next start
+            job.interrupted = True
             job.cancel_event.set()
         for worker in workers:
             worker.join(timeout=10)
+        if self.journal is not None:
+            self.journal.close()
 
     def _queue_for(self, kb: str) -> queue.Queue[Job | None]:
         if self._closed:
@@ -189,6 +216,7 @@ class JobQueue:
 
     def _run(self, job: Job) -> None:
         job.status = "running"
+        self._save(job)
         try:
             kb = self.library.open(job.kb)
             ingest(
@@ -209,9 +237,18 @@ class JobQueue:
         self._finish(job, "cancelled" if job.cancel_event.is_set() else status)
 
     def _finish(self, job: Job, status: JobStatus) -> None:
+        if job.interrupted:  # a shutdown: still queued, for the next start
+            job.status, job.current = "queued", None
+            job.done_event.set()
+            return
         job.status = status
         job.finished_at = time.time()
+        self._save(job)
         job.done_event.set()
+
+    def _save(self, job: Job) -> None:
+        if self.journal is not None:
+            self.journal.save(job)
 
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if j.finished]

@@ -14,6 +14,7 @@ from chatkb.server.auth import Access, KeyRing, Principal
 from chatkb.server.chat_models import ChatModels
 from chatkb.server.conversations import ConversationStore
 from chatkb.server.hardware import HardwareReport
+from chatkb.server.job_journal import JobJournal
 from chatkb.server.jobs import JobQueue
 from chatkb.settings import Settings
 
@@ -32,7 +33,7 @@ class ServerState:
         self.temp_library = self.library.sibling(
             settings.model_copy(update={"home": settings.home / TEMP_DIR})
         )
-        self.jobs = JobQueue(self.library, settings)
+        self.jobs = JobQueue(self.library, settings, JobJournal(settings.home / "jobs.sqlite"))
         self.temp_jobs = JobQueue(self.temp_library, settings)
         self.conversations = ConversationStore(settings.home / "server.sqlite")
         self.keys = KeyRing(settings.server)

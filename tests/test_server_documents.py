@@ -83,6 +83,33 @@ def test_a_queued_job_can_be_cancelled(client: TestClient) -> None:
     assert statuses[EN_TXT] == "not_indexed"  # … but not indexed
 
 
+def test_a_running_job_is_cancelled_within_its_file(tmp_path: Path) -> None:
+    """The cancel lands between two embedding batches of one large file: the file is not
+    written, and its finished batches are reused when it is indexed again."""
+    sentences = [
+        f"Record {i}: the pump at station {i} was serviced by crew {i % 7}." for i in range(3000)
+    ]
+    with (
+        isolated_settings(tmp_path / "home", embedder={"batch_size": 2}) as settings,
+        TestClient(create_app(settings)) as c,
+    ):
+        c.post("/api/kbs", json={"name": "docs"})
+        files = [("files", ("log.txt", "\n".join(sentences).encode()))]
+        job = c.post("/api/kbs/docs/documents", files=files).json()["job"]
+        deadline = time.monotonic() + 300
+        while (seen := c.get(f"/api/jobs/{job['id']}").json())["embedded"] < 4:
+            assert time.monotonic() < deadline and seen["status"] in ("queued", "running"), seen
+            time.sleep(0.05)
+        c.post(f"/api/jobs/{job['id']}/cancel")
+        stopped = wait_job(c, job["id"])
+        assert stopped["status"] == "cancelled" and stopped["files"] == []  # not written
+        listed = c.get("/api/kbs/docs/documents").json()["data"]
+        assert [(d["source"], d["status"]) for d in listed] == [("log.txt", "not_indexed")]
+        again = wait_job(c, c.post("/api/kbs/docs/documents/log.txt/reindex").json()["id"])
+        assert again["status"] == "done" and again["counts"] == {"added": 1}
+        assert again["files"][0]["embedded"] < stopped["embed_total"]  # cached batches reused
+
+
 def test_pdf_preview_is_inline_download_is_attachment(client: TestClient) -> None:
     pdf = doc(PDF_DOC)
     response = client.post(

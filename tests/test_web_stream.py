@@ -97,7 +97,11 @@ def test_answer_streams_in_pieces(page: Any, wiki: str, llm_server: LlamaCppServ
     assert len(growing) >= 3, f"the answer should appear piece by piece, saw lengths {growing}"
     expect(answer.locator(".msg-model")).to_have_text(llm_server.model)
     expect(answer.locator("[data-flag=extractive]")).to_have_count(0)
-    expect(answer.locator(".source").first).to_contain_text("en_wiki_ibm.md")
+    if answer.locator(".cite-marker").count():  # cited: the document is listed once
+        expect(answer.locator('.source-doc[data-source="en_wiki_ibm.md"]')).to_have_count(1)
+    else:  # a small model may cite nothing: the answer then says it is not grounded
+        expect(answer.locator("[data-flag=ungrounded]")).to_be_visible()
+        expect(answer.locator(".source-doc")).to_have_count(0)
     expect(page.locator("[data-action=send]")).to_be_visible()
     shot(page, "chat-llm")
 

@@ -112,22 +112,37 @@ def ingest(
 
     ``force`` indexes unchanged files again (a re-index after a loader or chunking change);
     like any update it replaces the document in one write, so a failure keeps the old one.
+    ``should_stop`` is asked before each file and each embedding batch: a stop in the middle
+    of a file leaves it unwritten (its finished batches cached for the next run).
     """
     progress = progress or Progress()
     report = IngestReport()
     embedder = kb.embedder()
     options = loader_options(settings)
     progress.start(len(files))
+    stopped = False
     for file in files:
-        if should_stop():
+        if stopped := should_stop():
             break
         progress.file_started(file.source)
-        outcome = _ingest_one(kb, file, embedder, options, settings, progress, force=force)
+        try:
+            outcome = _ingest_one(
+                kb, file, embedder, options, settings, progress, force=force, stop=should_stop
+            )
+        except _Stopped:  # between two embedding batches: the file is not written
+            stopped = True
+            break
         report.outcomes.append(outcome)
         progress.file_done(outcome)
     if report.count("added") or report.count("updated"):
-        kb.maintain(complete=not report.failed)
+        # The cache is emptied only after a whole run without failures: a stopped or failed
+        # file's finished batches are kept for the run that completes it.
+        kb.maintain(complete=not report.failed and not stopped)
     return report
+
+
+class _Stopped(Exception):
+    """``should_stop`` said so in the middle of a file (a cancel or a shutdown)."""
 
 
 def remove(kb: KnowledgeBase, sources: Sequence[str]) -> IngestReport:
@@ -161,6 +176,7 @@ def _ingest_one(
     progress: Progress,
     *,
     force: bool,
+    stop: Callable[[], bool],
 ) -> FileOutcome:
     try:
         check_size(file.path, options)  # from the size on disk: a huge file is never read
@@ -180,7 +196,7 @@ def _ingest_one(
         record, records, texts = _records(
             file, document, chunks, content_hash, size, previous, kb.config.window_chars
         )
-        vectors, embedded = _vectors(kb, embedder, texts, settings, progress)
+        vectors, embedded = _vectors(kb, embedder, texts, settings, progress, stop)
         kb.write_document(record, records, vectors)
     except ChatkbError as exc:
         log.info("failed %s: %s", file.source, exc.message)
@@ -256,6 +272,7 @@ def _vectors(
     texts: dict[str, str],
     settings: Settings,
     progress: Progress,
+    should_stop: Callable[[], bool],
 ) -> tuple[dict[str, np.ndarray], int]:
     """A vector for every text, embedding only those neither cached nor in the store."""
     hashes = list(texts)
@@ -263,6 +280,8 @@ def _vectors(
     missing = [h for h in hashes if h not in cached]
     batch = settings.embedder.batch_size
     for i in range(0, len(missing), batch):
+        if should_stop():  # finished batches stay cached: the next run goes on from here
+            raise _Stopped
         part = missing[i : i + batch]
         vectors = embed_batched(
             embedder, [texts[h] for h in part], kind="passage", batch_size=batch

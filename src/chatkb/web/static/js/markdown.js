@@ -28,7 +28,7 @@ export function safeUrl(raw) {
   if (!url || /[\u0000-\u001f\u007f]/.test(url)) return null;
   let parsed;
   try {
-    parsed = new URL(url, "https://relative.invalid/");
+    parsed = new URL(url, document.baseURI); // relative: this page's own scheme
   } catch {
     return null;
   }

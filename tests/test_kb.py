@@ -12,7 +12,7 @@ from chatkb.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from chatkb.kb import KBConfig, Library, _write_config
+from chatkb.kb import KBConfig, Library, write_config
 from chatkb.settings import Settings
 
 
@@ -46,7 +46,7 @@ def test_duplicates_missing_and_bad_chunking(library: Library) -> None:
 
 def test_embedder_dimension_mismatch_is_an_error(library: Library) -> None:
     kb = library.create("a")
-    _write_config(kb.directory, KBConfig(**{**kb.config.to_json(), "dim": 768}))  # type: ignore[arg-type]
+    write_config(kb.directory, KBConfig(**{**kb.config.to_json(), "dim": 768}))  # type: ignore[arg-type]
     fresh = Library(library.settings).open("a")
     with pytest.raises(EmbedderMismatchError, match="768-d vectors"):
         fresh.embedder()

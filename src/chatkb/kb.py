@@ -129,6 +129,14 @@ class KnowledgeBase:
     def chunks(self, doc_id: str) -> list[StoredChunk]:
         return self.store.chunks(doc_id)
 
+    def chunk_records(self, doc_id: str) -> list[ChunkRecord]:
+        """A document's chunks as written (keywords, windows), for copying to another store."""
+        return self.store.chunk_records(doc_id)
+
+    def stored_vectors(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The store's own vectors of these embedded texts (not the embedding cache)."""
+        return self.store.vectors(text_hashes)
+
     def find_chunk(self, chunk_id: str) -> StoredChunk:
         chunk = self.store.find_chunk(chunk_id)
         if chunk is None:
@@ -257,7 +265,9 @@ class Library:
     def names(self) -> list[str]:
         if not self.root.exists():
             return []
-        return sorted(p.parent.name for p in self.root.glob(f"*/{CONFIG_FILE}"))
+        # Hidden folders are knowledge bases being created, migrated or deleted.
+        found = (p.parent.name for p in self.root.glob(f"*/{CONFIG_FILE}"))
+        return sorted(name for name in found if not name.startswith("."))
 
     def create(
         self,
@@ -272,7 +282,7 @@ class Library:
         store: str | None = None,
     ) -> KnowledgeBase:
         """A new, empty knowledge base on ``store`` (default: ``store.backend``)."""
-        _check_name(name)
+        check_name(name)
         if (self.root / name).exists():
             raise AlreadyExistsError(f"knowledge base {name!r} already exists")
         chunking = self.settings.chunking
@@ -309,7 +319,7 @@ class Library:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _write_config(staging, config)
+        write_config(staging, config)
         staging.rename(self.root / config.name)
 
     def open(self, name: str) -> KnowledgeBase:
@@ -327,10 +337,17 @@ class Library:
             self._open[name] = kb
         return kb
 
+    def forget(self, name: str) -> None:
+        """Close a knowledge base and read its kb.json again at the next ``open``."""
+        with self._lock:
+            kb = self._open.pop(name, None)
+        if kb is not None:
+            kb.close()
+
     def update_description(self, name: str, description: str) -> KnowledgeBase:
         kb = self.open(name)
         config = KBConfig(**{**kb.config.to_json(), "description": description})  # type: ignore[arg-type]
-        _write_config(kb.directory, config)
+        write_config(kb.directory, config)
         kb.config = config
         return kb
 
@@ -338,7 +355,7 @@ class Library:
         """Replace the knowledge base's answer prompt settings."""
         kb = self.open(name)
         config = KBConfig(**{**kb.config.to_json(), **_prompt_fields(prompt)})  # type: ignore[arg-type]
-        _write_config(kb.directory, config)
+        write_config(kb.directory, config)
         kb.config = config
         return kb
 
@@ -356,7 +373,7 @@ class Library:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not _NAME.match(name):
         raise InvalidInputError(
             f"invalid knowledge base name {name!r}: use up to 64 letters, digits, '_', '-' or "
@@ -372,7 +389,7 @@ def _prompt_fields(prompt: PromptTemplate) -> dict[str, str]:
     }
 
 
-def _write_config(directory: Path, config: KBConfig) -> None:
+def write_config(directory: Path, config: KBConfig) -> None:
     tmp = directory / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(config.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     tmp.replace(directory / CONFIG_FILE)

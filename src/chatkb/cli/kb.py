@@ -1,4 +1,4 @@
-"""``chatkb kb …``: create, list, info, delete knowledge bases."""
+"""``chatkb kb …``: create, list, info, migrate, delete knowledge bases."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from rich.table import Table
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
 from chatkb.llm.prompts import ANSWER_LANGUAGES, CITATION_STYLES, PromptTemplate
+from chatkb.migrate import migrate
+from chatkb.store import STORES, StoreLocation
 
 kb_app = typer.Typer(help="Create, list, inspect and delete knowledge bases.", no_args_is_help=True)
 
@@ -17,6 +19,8 @@ JSON = typer.Option(False, "--json", help="Print JSON for programs.")
 SYSTEM_PROMPT_HELP = "The knowledge base's own system prompt (replaces the built-in persona)."
 LANGUAGE_HELP = f"Answer language: {', '.join(ANSWER_LANGUAGES)} (auto = the question's)."
 CITATION_HELP = f"Citation style: {', '.join(CITATION_STYLES)}."
+STORE_NAMES = ", ".join(STORES.names())
+STORE_HELP = f"Store backend: {STORE_NAMES} (default: store.backend)."
 
 
 @kb_app.command("create")
@@ -34,6 +38,7 @@ def create(
     system_prompt: str = typer.Option("", "--system-prompt", help=SYSTEM_PROMPT_HELP),
     answer_language: str = typer.Option("auto", "--answer-language", help=LANGUAGE_HELP),
     citation_style: str = typer.Option("inline", "--citation-style", help=CITATION_HELP),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
     as_json: bool = JSON,
 ) -> None:
     """Create an empty knowledge base; its embedder and chunking are fixed from now on."""
@@ -50,6 +55,7 @@ def create(
         chunk_overlap=chunk_overlap,
         window_chars=window_chars,
         prompt=PromptTemplate(system_prompt, answer_language, citation_style),
+        store=store,
     )
     if as_json:
         output.print_json(kb.info())
@@ -57,8 +63,43 @@ def create(
         c = kb.config
         output.err.print(
             f"created [bold]{name}[/bold] (embedder {c.embedder}, {c.dim}-d; "
-            f"chunks {c.chunk_size} chars, overlap {c.chunk_overlap})"
+            f"chunks {c.chunk_size} chars, overlap {c.chunk_overlap}; "
+            f"store {_where(kb.location)})"
         )
+
+
+@kb_app.command("migrate")
+def migrate_(
+    ctx: typer.Context,
+    name: str,
+    to: str = typer.Option(..., "--to", help=f"Store backend to copy to: {STORE_NAMES}."),
+    as_name: str | None = typer.Option(
+        None, "--as", help="Copy into a new knowledge base of this name; NAME stays as it is."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Copy a knowledge base to another store without embedding again.
+
+    The source stays untouched until the copy is complete; an interrupted migration is
+    finished by running the same command again. Stop `chatkb serve` first, or restart it after.
+    """
+    library = cli_context(ctx).library
+    report = migrate(library, name, to, as_name=as_name, progress=_copied)
+    if as_json:
+        output.print_json(report.to_json())
+        return
+    output.err.print(
+        f"{report.name} is on {_where(report.target)}: {report.documents} documents, "
+        f"{report.chunks} chunks ({report.copied} copied in {report.seconds:.1f} s)"
+    )
+
+
+def _copied(source: str) -> None:
+    output.err.print(f"  copied {source}", highlight=False)
+
+
+def _where(location: StoreLocation) -> str:
+    return f"{location.backend} {location.uri}".strip()
 
 
 @kb_app.command("set")

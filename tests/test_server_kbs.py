@@ -76,7 +76,10 @@ def test_overlap_not_below_size_is_refused(client: TestClient) -> None:
 
 
 def test_health_version_status(client: TestClient) -> None:
-    assert client.get("/api/health").json() == {"status": "ok"}
+    assert client.get("/api/health").json() == {
+        "status": "ok",
+        "stores": [{"backend": "embedded", "reachable": True}],
+    }
     assert client.get("/api/version").json() == {"name": "chatkb", "version": __version__}
     client.post("/api/kbs", json={"name": "hr"})
     status = client.get("/api/status").json()

@@ -337,6 +337,16 @@ class Library:
             self._open[name] = kb
         return kb
 
+    def close(self) -> None:
+        """Close every open knowledge base and the backends' connections."""
+        with self._lock:
+            kbs, self._open = list(self._open.values()), {}
+            backends, self._backends = list(self._backends.values()), {}
+        for kb in kbs:
+            kb.close()
+        for backend in backends:
+            backend.close()
+
     def forget(self, name: str) -> None:
         """Close a knowledge base and read its kb.json again at the next ``open``."""
         with self._lock:

@@ -25,6 +25,10 @@ class CliContext:
             self._library = Library(self.settings)
         return self._library
 
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+
     def open_kbs(self, names: str) -> list[KnowledgeBase]:
         """``a,b`` opens two knowledge bases (searched together)."""
         return [self.library.open(name.strip()) for name in names.split(",") if name.strip()]
@@ -34,4 +38,5 @@ def cli_context(ctx: typer.Context) -> CliContext:
     root = ctx.find_root()
     if not isinstance(root.obj, CliContext):
         root.obj = CliContext()
+        root.call_on_close(root.obj.close)  # pools to remote stores end with the command
     return root.obj

@@ -20,7 +20,9 @@ from chatkb.doctor.probe_runtimes import collect_runtimes
 from chatkb.doctor.probe_system import collect_system
 from chatkb.doctor.report import Check, DoctorReport, ModelInfo
 from chatkb.doctor.servers import configured_servers, probe
+from chatkb.kb import Library
 from chatkb.settings import Settings
+from chatkb.store.health import StoreCheck, check_stores
 
 __all__ = ["Check", "DoctorReport", "collect_report"]
 
@@ -36,6 +38,12 @@ def collect_report(settings: Settings, *, load_models: bool = True) -> DoctorRep
         reranker = probe_reranker(settings)
         models = (*embedders, *([reranker] if reranker else []), probe_llm(settings, servers))
     checks = decide(driver, runtimes, models, servers, llm_backend=settings.llm.backend)
+    library = Library(settings)
+    try:
+        stores = tuple(check_stores(library))
+    finally:
+        library.close()
+    checks = (*checks, *(store_check(s) for s in stores))
     return DoctorReport(
         system=collect_system(settings.home),
         driver=driver,
@@ -43,4 +51,18 @@ def collect_report(settings: Settings, *, load_models: bool = True) -> DoctorRep
         models=models,
         servers=servers,
         checks=checks,
+        stores=stores,
+    )
+
+
+def store_check(store: StoreCheck) -> Check:
+    name = f"store {store.backend}"
+    used = f"{store.knowledge_bases} knowledge base(s)"
+    if store.reachable:
+        return Check(name, "ok", f"reachable: {store.where} ({used})")
+    return Check(
+        name,
+        "error",
+        f"{store.error} ({used})",
+        "start the server or correct the [store] settings (docs/backends.md)",
     )

@@ -77,4 +77,7 @@ def _sections(report: DoctorReport) -> list[tuple[str, str]]:
     for server in report.servers:
         state = "reachable" if server.reachable else str(server.error)
         rows.append(("Server", f"{server.role} ({server.kind}) {server.url}: {state}"))
+    for store in report.stores:
+        state = f"reachable: {store.where}" if store.reachable else f"error: {store.error}"
+        rows.append(("Store", f"{store.backend} ({store.knowledge_bases} KBs): {state}"))
     return rows

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from chatkb.store.health import StoreCheck
+
 Status = Literal["ok", "info", "warn", "error"]
 
 
@@ -111,6 +113,7 @@ class DoctorReport:
     models: tuple[ModelInfo, ...] = ()
     servers: tuple[ServerInfo, ...] = ()
     checks: tuple[Check, ...] = field(default=())
+    stores: tuple[StoreCheck, ...] = ()
 
     @property
     def status(self) -> Status:

@@ -371,8 +371,14 @@ class FeedbackCreate(_In):
 # -- system -----------------------------------------------------------------------------------
 
 
+class StoreHealthPublic(BaseModel):
+    backend: str
+    reachable: bool
+
+
 class HealthPublic(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]  # degraded: a configured store cannot be reached
+    stores: list[StoreHealthPublic] = []
 
 
 class VersionPublic(BaseModel):

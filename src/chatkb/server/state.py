@@ -17,6 +17,7 @@ from chatkb.server.hardware import HardwareReport
 from chatkb.server.job_journal import JobJournal
 from chatkb.server.jobs import JobQueue
 from chatkb.settings import Settings
+from chatkb.store.health import StoreHealth
 
 TEMP_DIR = "temp"
 TEMP_OWNER = "owner"  # file in a temporary knowledge base: the key name that created it
@@ -41,6 +42,7 @@ class ServerState:
         self.chat_model: ChatModel | None = self.chat_models.default
         self.hardware = HardwareReport(settings)
         self.reranker: Reranker | None = make_reranker(settings.reranker)
+        self.store_health = StoreHealth()
 
     def open_kb(self, name: str, principal: Principal, needed: Access = "read") -> KnowledgeBase:
         principal.require(name, needed)
@@ -91,3 +93,5 @@ class ServerState:
         self.jobs.close()
         self.temp_jobs.close()
         self.chat_models.close()
+        self.temp_library.close()
+        self.library.close()

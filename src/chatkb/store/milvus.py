@@ -38,12 +38,15 @@ class MilvusBackend:
         self._lock = threading.Lock()
 
     def locate(self, kb_name: str) -> StoreLocation:
+        self._require_uri()
+        return StoreLocation("milvus", self._recorded_uri(), server_name(kb_name))
+
+    def _require_uri(self) -> None:
         if not self.settings.uri:
             raise BackendUnavailableError(
-                "store.backend is milvus but store.milvus.uri is empty; set "
+                "the milvus store is used but store.milvus.uri is empty; set "
                 "CHATKB_STORE__MILVUS__URI to a Milvus Lite file path or http://host:19530"
             )
-        return StoreLocation("milvus", self._recorded_uri(), server_name(kb_name))
 
     def _recorded_uri(self) -> str:
         uri = self.settings.uri
@@ -69,6 +72,7 @@ class MilvusBackend:
                     client.drop_collection(name)
 
     def check(self) -> str:
+        self._require_uri()
         uri = self._recorded_uri()
         with unavailable_as_error(uri):
             self.client(uri).list_collections()

@@ -54,12 +54,15 @@ class PgvectorBackend:
         self._lock = threading.Lock()
 
     def locate(self, kb_name: str) -> StoreLocation:
+        self._require_dsn()
+        return StoreLocation("pgvector", redact(self.settings.dsn), server_name(kb_name))
+
+    def _require_dsn(self) -> None:
         if not self.settings.dsn:
             raise BackendUnavailableError(
-                "store.backend is pgvector but store.pgvector.dsn is empty; set "
+                "the pgvector store is used but store.pgvector.dsn is empty; set "
                 "CHATKB_STORE__PGVECTOR__DSN=postgresql://user:password@host:5432/db"
             )
-        return StoreLocation("pgvector", redact(self.settings.dsn), server_name(kb_name))
 
     def open(
         self, location: StoreLocation, directory: Path, dim: int, *, create: bool = False
@@ -78,6 +81,7 @@ class PgvectorBackend:
                 conn.execute(f"DROP TABLE IF EXISTS {location.name}_{table} CASCADE")
 
     def check(self) -> str:
+        self._require_dsn()
         with self.connection(redact(self.settings.dsn)) as conn:
             conn.execute("SELECT 1")
         return redact(self.settings.dsn)

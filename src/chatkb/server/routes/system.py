@@ -10,7 +10,13 @@ from chatkb.errors import ChatkbError
 from chatkb.server import hardware
 from chatkb.server.auth import Principal
 from chatkb.server.deps import PrincipalDep, StateDep
-from chatkb.server.schemas import GpuPublic, HealthPublic, StatusPublic, VersionPublic
+from chatkb.server.schemas import (
+    GpuPublic,
+    HealthPublic,
+    StatusPublic,
+    StoreHealthPublic,
+    VersionPublic,
+)
 from chatkb.server.state import ServerState
 
 router = APIRouter(prefix="/api", tags=["system"])
@@ -19,9 +25,13 @@ REPORT_WAIT_S = 10.0
 
 
 @router.get("/health", response_model=HealthPublic)
-def health() -> HealthPublic:
-    """Liveness; needs no API key."""
-    return HealthPublic(status="ok")
+def health(state: StateDep) -> HealthPublic:
+    """Liveness, and whether each configured store can be reached; needs no API key, so it
+    names backends only (``chatkb doctor`` shows where each is and why it failed)."""
+    checks = state.store_health.get(state.library)
+    stores = [StoreHealthPublic(backend=c.backend, reachable=c.reachable) for c in checks]
+    status = "ok" if all(c.reachable for c in checks) else "degraded"
+    return HealthPublic(status=status, stores=stores)
 
 
 @router.get("/version", response_model=VersionPublic)

@@ -255,3 +255,14 @@ def test_create_with_a_refused_role_or_no_usable_pgvector_is_a_clear_error(
     assert "PostgreSQL at postgresql://plain@/plain?host=" in said
     assert "has no usable pgvector extension" in said and "CREATE EXTENSION vector" in said
     assert cli.json("kb", "list") == []
+
+
+def test_a_milvus_knowledge_base_opens_after_a_restart(library: Library) -> None:
+    """Collections start released in a new Milvus process: opening loads them."""
+    report = migrate(library, "small", "milvus")
+    client = library.backend("milvus").client(report.target.uri)
+    for part in ("documents", "chunks", "windows"):
+        client.release_collection(f"{report.target.name}_{part}")
+    library.forget("small")
+    hits = search([library.open("small")], QUESTIONS[0], RetrievalSettings(), top_k=3).hits
+    assert "1911" in hits[0].text

@@ -91,6 +91,8 @@ class MilvusStore:
             )
 
     def check_collections(self) -> None:
+        from pymilvus.client.types import LoadState
+
         with self._guard():
             if not all(self._client.has_collection(n) for n in (self._d, self._c, self._w)):
                 raise NotFoundError(
@@ -98,6 +100,10 @@ class MilvusStore:
                     "the knowledge base's store was removed or the URI points elsewhere"
                 )
             fields = self._client.describe_collection(self._w)["fields"]
+            for name in (self._d, self._c, self._w):
+                # Collections made by another process (or after a restart) start released.
+                if self._client.get_load_state(name).get("state") != LoadState.Loaded:
+                    self._client.load_collection(name)
         dim = next(int(f["params"]["dim"]) for f in fields if f["name"] == "vector")
         if dim != self.dim:
             raise EmbedderMismatchError(

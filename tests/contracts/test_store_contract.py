@@ -137,6 +137,24 @@ def test_a_write_that_fails_midway_leaves_the_previous_version(
     assert store.check_consistency() == []
 
 
+def test_a_first_write_that_fails_midway_leaves_nothing_and_can_be_redone(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    new = document("b.txt", 3)
+    chunks = [chunk(new, i, f"fresh text {i}") for i in range(3)]
+    vectors = dict(zip((c.text_hash for c in chunks), _unit(3, 9), strict=True))
+    with pytest.raises(RuntimeError, match="died"):
+        store.replace_document(new, chunks, _Exploding(vectors, 2))
+    assert store.documents() == [] and store.keyword_search(["fresh"], 5) == []
+    assert store.dense_search(vectors[chunks[0].text_hash], 5) == []
+    store.replace_document(new, chunks, vectors)
+    store.maintain()  # removes whatever the failed write left
+    assert [c.text for c in store.chunks(new.doc_id)] == [c.text for c in chunks]
+    assert len(store.dense_search(vectors[chunks[0].text_hash], 10)) == 3
+    assert store.check_consistency() == []
+
+
 def test_a_missing_vector_is_refused_before_writing(make_store: MakeStore) -> None:
     store = make_store()
     doc = document("a.txt", 1)
@@ -351,3 +369,36 @@ def test_locations_round_trip() -> None:
     assert StoreLocation.from_json(location.to_json()) == location
     assert StoreLocation.from_json({}) == StoreLocation("embedded")
     assert replace(location, backend="milvus").backend == "milvus"
+
+
+def test_milvus_maintain_removes_rows_of_a_failed_first_write(
+    backend: StoreBackend, make_store: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Milvus writes a new document without scanning for old rows; maintain sweeps strays."""
+    if backend.name != "milvus":
+        pytest.skip("the other stores write a document in one transaction")
+    from chatkb.store.milvus_store import MilvusStore
+
+    store = make_store()
+    assert isinstance(store, MilvusStore)
+    insert = MilvusStore._insert
+
+    def chunks_fail(self: MilvusStore, collection: str, rows: list[dict[str, object]]) -> None:
+        if collection.endswith("_chunks"):
+            raise RuntimeError("died")
+        insert(self, collection, rows)
+
+    new = document("c.txt", 3)
+    chunks = [chunk(new, i, f"stray text {i}") for i in range(3)]
+    vectors = dict(zip((c.text_hash for c in chunks), _unit(3, 4), strict=True))
+    monkeypatch.setattr(MilvusStore, "_insert", chunks_fail)
+    with pytest.raises(RuntimeError, match="died"):
+        store.replace_document(new, chunks, vectors)
+    monkeypatch.undo()
+    windows = f"{store._location.name}_windows"
+    assert len(store._query(windows, "version >= 0", ["source"])) == 3  # invisible strays
+    assert store.dense_search(vectors[chunks[0].text_hash], 5) == []
+    store.replace_document(new, chunks, vectors)
+    store.maintain()
+    assert len(store._query(windows, "version >= 0", ["source"])) == 3
+    assert len(store.dense_search(vectors[chunks[0].text_hash], 5)) == 3

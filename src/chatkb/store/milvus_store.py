@@ -252,10 +252,14 @@ class MilvusStore:
             windows.extend(_window_rows(key, chunk, version, document.source, vectors))
             rows.append(_chunk_row(key, chunk, version, document.source))
         with self._guard():
+            earlier = self._live_versions([document.source])
             self._insert(self._w, windows)
             self._insert(self._c, rows)
             self._put_document(document, version)  # the switch: readers now see this version
-            self._drop_other_versions(document.source, version)
+            # A delete by filter scans the collection (Milvus Lite: all of it), so a new
+            # document skips it; rows of a first write that failed are left to ``maintain``.
+            if earlier:
+                self._drop_other_versions(document.source, version)
 
     def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), _BATCH):
@@ -328,7 +332,17 @@ class MilvusStore:
         )
 
     def maintain(self) -> None:
-        """Rows are written and removed as documents change; nothing is derived."""
+        """Remove rows no document points at (left by writes that failed part-way)."""
+        with self._guard():
+            for collection in (self._c, self._w):
+                rows = self._query(collection, "version >= 0", ["source", "version"])
+                live = self._live_versions(row["source"] for row in rows)
+                stray = {r["source"] for r in rows if live.get(r["source"]) != int(r["version"])}
+                for source in sorted(stray):
+                    keep = live.get(source, -1)
+                    self._client.delete(
+                        collection, filter=f"source == {_lit(source)} and version != {keep}"
+                    )
 
     def check_consistency(self) -> list[str]:
         problems = []

@@ -331,9 +331,10 @@ def _scope(
 def _bm25_sql(chunks: str, scope: str) -> str:
     """BM25 as SQLite's FTS5 computes it (k1 1.2, b 0.75, idf floored at 1e-6)."""
     return (
-        f"WITH s AS (SELECT count(*)::float8 AS n, coalesce(avg(length), 0)::float8 AS avgdl "
-        f"FROM {chunks}), "
-        "t AS (SELECT term, CASE WHEN x > 1 THEN ln(x) ELSE 1e-6 END AS idf FROM "
+        # MATERIALIZED: inlined, each term's document count was recounted for every match.
+        f"WITH s AS MATERIALIZED (SELECT count(*)::float8 AS n, "
+        f"coalesce(avg(length), 0)::float8 AS avgdl FROM {chunks}), "
+        "t AS MATERIALIZED (SELECT term, CASE WHEN x > 1 THEN ln(x) ELSE 1e-6 END AS idf FROM "
         "(SELECT term, (s.n - df + 0.5) / (df + 0.5) AS x FROM s, (SELECT term, "
         f"(SELECT count(*) FROM {chunks} WHERE keywords @@ quote_literal(term)::tsquery)"
         "::float8 AS df FROM unnest(%s::text[]) AS term) AS d) AS e), "

@@ -5,6 +5,9 @@ the source as it was and finish when run again."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -266,3 +269,39 @@ def test_a_milvus_knowledge_base_opens_after_a_restart(library: Library) -> None
     library.forget("small")
     hits = search([library.open("small")], QUESTIONS[0], RetrievalSettings(), top_k=3).hits
     assert "1911" in hits[0].text
+
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def test_a_migration_killed_outright_is_finished_by_running_it_again(
+    library: Library,
+    pg_dsn: str,  # noqa: F811
+) -> None:
+    """SIGKILL once the first document is copied: no cleanup code runs at all."""
+    before = _snapshot(library, "small")
+    env = {
+        **os.environ,
+        "CHATKB_STORE__PGVECTOR__DSN": pg_dsn,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [sys.executable, "-c", "from chatkb.cli.main import run; run()"]
+    command += ["kb", "migrate", "small", "--to", "pgvector"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "copied" in line:
+            break
+    process.kill()
+    process.wait()
+    process.stderr.close()
+    library.forget("small")
+    if library.open("small").location.backend == "embedded":  # killed before the switch
+        assert _snapshot(library, "small") == before
+    again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    library.forget("small")
+    kb = library.open("small")
+    assert kb.location.backend == "pgvector" and len(kb.documents()) == 2
+    assert _results(kb) == before[4]
+    assert not (library.root / ".migrating-small").exists()

@@ -137,7 +137,10 @@ def ingest(
     if report.count("added") or report.count("updated"):
         # The cache is emptied only after a whole run without failures: a stopped or failed
         # file's finished batches are kept for the run that completes it.
-        kb.maintain(complete=not report.failed and not stopped)
+        try:
+            kb.maintain(complete=not report.failed and not stopped)
+        except ChatkbError as exc:  # housekeeping only: what was written stays written
+            log.warning("after ingesting into %s: %s", kb.name, exc.message)
     return report
 
 
@@ -185,10 +188,10 @@ def _ingest_one(
         return FileOutcome(file.source, "failed", error=exc.message)
     except OSError as exc:
         return FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}")
-    previous = kb.find_document(file.source)
-    if previous is not None and previous.content_hash == content_hash and not force:
-        return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
-    try:
+    try:  # everything from here may meet a store that went away: this file fails alone
+        previous = kb.find_document(file.source)
+        if previous is not None and previous.content_hash == content_hash and not force:
+            return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
         document = load_file(file.path, options)
         chunks = split(
             document, chunk_size=kb.config.chunk_size, chunk_overlap=kb.config.chunk_overlap

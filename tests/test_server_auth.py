@@ -117,10 +117,13 @@ def test_openai_client_and_mcp_use_the_same_keys(tmp_path: Path) -> None:
         with live.client(headers=_as(ADMIN)) as admin:
             admin.post("/api/kbs", json={"name": "hr"})
             admin.post("/api/kbs", json={"name": "secret"})
-        scoped = openai.OpenAI(base_url=live.url + "/v1", api_key=WRITER, max_retries=0)
-        assert [m.id for m in scoped.models.list()] == ["kb:hr"]
-        with pytest.raises(openai.AuthenticationError):
-            openai.OpenAI(base_url=live.url + "/v1", api_key="nope", max_retries=0).models.list()
+        with openai.OpenAI(base_url=live.url + "/v1", api_key=WRITER, max_retries=0) as scoped:
+            assert [m.id for m in scoped.models.list()] == ["kb:hr"]
+        with (
+            openai.OpenAI(base_url=live.url + "/v1", api_key="nope", max_retries=0) as wrong,
+            pytest.raises(openai.AuthenticationError),
+        ):
+            wrong.models.list()
 
         async def tools(key: str) -> Any:
             async with (

@@ -23,7 +23,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     from chatkb.server import create_app
 
     home = tmp_path_factory.mktemp("chatchat") / "home"
-    with isolated_settings(home) as settings, LiveServer(create_app(settings)) as server:
+    # Indexing finishes within the wait here, however busy the machine: the answer lists
+    # no pending files (test_server_chatchat_v02 tests the background path).
+    server_settings = {"chatchat_upload_wait": 900}
+    with (
+        isolated_settings(home, server=server_settings) as settings,
+        LiveServer(create_app(settings)) as server,
+    ):
         yield server
 
 
@@ -126,13 +132,14 @@ def test_recreate_vector_store_streams_progress(api: httpx.Client) -> None:
 
 
 def test_web_ui_kb_chat_through_the_openai_client(live: LiveServer, api: httpx.Client) -> None:
-    client = openai.OpenAI(base_url=f"{live.url}/knowledge_base/local_kb/samples", api_key="NONE")
     extra_body = {"top_k": 3, "score_threshold": 1.0, "temperature": 0.7,
                   "prompt_name": "default", "return_direct": False}  # fmt: skip
     messages = [{"role": "user", "content": QUESTION}]
-    chunks = list(client.chat.completions.create(
-        messages=messages, model="qwen", stream=True, extra_body=extra_body  # type: ignore[arg-type]
-    ))  # fmt: skip
+    url = f"{live.url}/knowledge_base/local_kb/samples"
+    with openai.OpenAI(base_url=url, api_key="NONE") as client:
+        chunks = list(client.chat.completions.create(
+            messages=messages, model="qwen", stream=True, extra_body=extra_body  # type: ignore[arg-type]
+        ))  # fmt: skip
     docs = chunks[0].docs  # type: ignore[attr-defined]
     assert docs[0].startswith("出处 [1]") and "download_doc?knowledge_base_name=samples" in docs[0]
     text = "".join(c.choices[0].delta.content or "" for c in chunks[1:])
@@ -177,12 +184,11 @@ def test_file_chat_with_temporary_docs(live: LiveServer, api: httpx.Client) -> N
         events = [json.loads(d) for _, d in sse_events(r.read().decode())]
     assert "1911" in "".join(e.get("answer", "") for e in events)
     assert events[-1]["docs"][0].startswith("出处 [1]")
-    client = openai.OpenAI(
-        base_url=f"{live.url}/knowledge_base/temp_kb/{knowledge_id}", api_key="NONE"
-    )
-    chunks = list(client.chat.completions.create(
-        messages=[{"role": "user", "content": QUESTION}], model="qwen", stream=True
-    ))  # fmt: skip
+    url = f"{live.url}/knowledge_base/temp_kb/{knowledge_id}"
+    with openai.OpenAI(base_url=url, api_key="NONE") as client:
+        chunks = list(client.chat.completions.create(
+            messages=[{"role": "user", "content": QUESTION}], model="qwen", stream=True
+        ))  # fmt: skip
     assert "1911" in "".join(c.choices[0].delta.content or "" for c in chunks[1:])
     # 0.3's search_temp_docs route: the same temporary knowledge base, searched.
     search = {"knowledge_id": knowledge_id, "query": QUESTION, "top_k": 3, "score_threshold": 2.0}

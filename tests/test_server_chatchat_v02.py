@@ -213,6 +213,7 @@ def test_plain_chat_with_an_llm(tmp_path: Path, llm_server: LlamaCppServer) -> N
         isolated_settings(tmp_path / "home", llm=llm) as settings,
         LiveServer(create_app(settings)) as live,
         live.client() as api,
+        openai.OpenAI(base_url=f"{live.url}/chat", api_key="NONE", max_retries=0) as client,
     ):
         body = {"query": "Say hello.", "conversation_id": "c1", "history_len": -1,
                 "history": [], "stream": True, "model_name": llm_server.model,
@@ -222,7 +223,6 @@ def test_plain_chat_with_an_llm(tmp_path: Path, llm_server: LlamaCppServer) -> N
         with api.stream("POST", "/other/completion", json={"query": "Hello", "max_tokens": 8,
                                                           "stream": True}) as r:  # fmt: skip
             assert r.status_code == 200 and r.read()
-        client = openai.OpenAI(base_url=f"{live.url}/chat", api_key="NONE", max_retries=0)
         extra_body = {"metadata": {}, "chat_model_config": {}, "conversation_id": "c1",
                       "tool_input": {}, "upload_image": None}  # fmt: skip
         chunks = list(client.chat.completions.create(

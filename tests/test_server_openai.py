@@ -29,8 +29,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def client(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0)
+def client(live: LiveServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0) as sdk:
+        yield sdk
 
 
 def test_models_list_knowledge_bases(client: openai.OpenAI) -> None:
@@ -92,8 +93,8 @@ def test_plain_llm_is_proxied(tmp_path: Path, llm_server: LlamaCppServer) -> Non
     with (
         isolated_settings(tmp_path / "home", llm=llm) as settings,
         LiveServer(create_app(settings)) as live,
+        openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0) as client,
     ):
-        client = openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0)
         assert [m.id for m in client.models.list()] == [llm_server.model]
         messages = [{"role": "user", "content": "Say hello."}]
         completion = client.chat.completions.create(
@@ -123,11 +124,11 @@ def test_kb_usage_is_the_model_servers_own(tmp_path: Path, llm_server: LlamaCppS
             with live.client() as c:
                 c.post("/api/kbs", json={"name": "en"})
                 upload(c, "en", [doc(EN_DOC)])
-            client = openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0)
-            done = client.chat.completions.create(
-                model="kb:en",
-                messages=[{"role": "user", "content": "When was IBM founded?"}],
-            )
+            with openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0) as sdk:
+                done = sdk.chat.completions.create(
+                    model="kb:en",
+                    messages=[{"role": "user", "content": "When was IBM founded?"}],
+                )
     assert proxy.requests[-1]["stream_options"] == {"include_usage": True}
     events = [line[5:].strip() for line in proxy.responses[-1].decode().splitlines()]
     reported = [json.loads(e)["usage"] for e in events if e.startswith("{") and '"usage"' in e]

@@ -43,8 +43,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def client(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0)
+def client(live: LiveServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0) as sdk:
+        yield sdk
 
 
 ASK = [{"role": "user", "content": QUESTION}]
@@ -195,8 +196,8 @@ def test_token_ids_decoded_with_the_embedders_tokenizer(tmp_path: Path) -> None:
     with (
         isolated_settings(tmp_path / "home", embedder=embedder) as settings,
         LiveServer(create_app(settings)) as live,
+        openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0) as client,
     ):
-        client = openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0)
         name = settings.embedder.name
         from_ids = client.embeddings.create(model=name, input=[ids])
         from_text = client.embeddings.create(model=name, input="ibm was founded in 1911")
@@ -275,8 +276,8 @@ def test_plain_llm_completions_json_schema_and_usage(
     with (
         isolated_settings(tmp_path / "home", llm=llm) as settings,
         LiveServer(create_app(settings)) as live,
+        openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0) as client,
     ):
-        client = openai.OpenAI(base_url=live.url + "/v1", api_key="unused", max_retries=0)
         legacy = client.completions.create(model=llm_server.model, prompt="Hello", max_tokens=4)
         assert legacy.choices[0].text is not None
         parsed = client.chat.completions.parse(

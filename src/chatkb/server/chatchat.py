@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
+from chatkb.answer import AnswerStream
 from chatkb.models import Hit
 from chatkb.options import AskOptions
 from chatkb.server.schemas import DocumentPublic
+from chatkb.server.streaming import in_thread, iterate_in_thread, sse
 
 VS_TYPE = "chatkb"
 
@@ -122,3 +124,24 @@ def chat_output(
     else:
         out["choices"] = [{"delta": {"content": content, "tool_calls": []}, "role": "assistant"}]
     return out
+
+
+async def answer_then_docs(
+    stream: AnswerStream,
+    docs: list[str],
+    *,
+    streaming: bool,
+    on_error: Callable[[Exception], dict[str, object]],
+) -> AsyncIterator[str]:
+    """Chatchat's answer stream: ``{"answer"}`` pieces, then ``{"docs"}`` (one event holding
+    both when not streaming); a failure becomes one ``on_error`` event."""
+    try:
+        if streaming:
+            async for piece in iterate_in_thread(iter(stream)):
+                yield sse({"answer": piece})
+            yield sse({"docs": docs})
+        else:
+            answer = await in_thread(stream.result)
+            yield sse({"answer": answer.answer, "docs": docs})
+    except Exception as exc:
+        yield sse(on_error(exc))

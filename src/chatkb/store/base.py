@@ -99,6 +99,15 @@ class StoreStats:
         return dict(self.__dict__)
 
 
+def require_vectors(
+    document: DocumentRecord, chunks: Sequence[ChunkRecord], vectors: Mapping[str, np.ndarray]
+) -> None:
+    """Every store's check before a write: each embedded text of ``chunks`` has a vector."""
+    missing = {h for c in chunks for h in c.embedded_hashes()} - set(vectors)
+    if missing:
+        raise ValueError(f"{len(missing)} embedded texts of {document.source} lack a vector")
+
+
 class Store(Protocol):
     """Storage and search for one knowledge base.
 

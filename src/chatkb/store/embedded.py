@@ -20,6 +20,7 @@ from chatkb.store.base import (
     ScoredKey,
     StoredChunk,
     StoreStats,
+    require_vectors,
 )
 from chatkb.store.dense import DenseIndex
 
@@ -129,9 +130,7 @@ class EmbeddedStore:
         chunks: Sequence[ChunkRecord],
         vectors: Mapping[str, np.ndarray],
     ) -> None:
-        missing = {h for c in chunks for h in c.embedded_hashes()} - set(vectors)
-        if missing:
-            raise ValueError(f"{len(missing)} embedded texts of {document.source} lack a vector")
+        require_vectors(document, chunks, vectors)
         with self.transaction() as conn:
             self._delete(conn, document.source)
             self._put_vectors(conn, vectors)

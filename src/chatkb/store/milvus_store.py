@@ -25,6 +25,7 @@ from chatkb.store.base import (
     ScoredKey,
     StoredChunk,
     StoreStats,
+    require_vectors,
 )
 from chatkb.store.milvus import is_lite, unavailable_as_error
 
@@ -242,9 +243,7 @@ class MilvusStore:
         chunks: Sequence[ChunkRecord],
         vectors: Mapping[str, np.ndarray],
     ) -> None:
-        missing = {h for c in chunks for h in c.embedded_hashes()} - set(vectors)
-        if missing:
-            raise ValueError(f"{len(missing)} embedded texts of {document.source} lack a vector")
+        require_vectors(document, chunks, vectors)
         version = time.time_ns()
         windows, rows = [], []
         for chunk in chunks:

@@ -18,6 +18,7 @@ from chatkb.store.base import (
     ScoredKey,
     StoredChunk,
     StoreStats,
+    require_vectors,
 )
 from chatkb.store.pgvector import PgvectorBackend, check_dimension
 
@@ -117,9 +118,7 @@ class PgvectorStore:
         chunks: Sequence[ChunkRecord],
         vectors: Mapping[str, np.ndarray],
     ) -> None:
-        missing = {h for c in chunks for h in c.embedded_hashes()} - set(vectors)
-        if missing:
-            raise ValueError(f"{len(missing)} embedded texts of {document.source} lack a vector")
+        require_vectors(document, chunks, vectors)
         with self._conn() as conn:  # one transaction: readers see the old or the new version
             conn.execute(f"DELETE FROM {self._d} WHERE source = %s", (document.source,))
             conn.execute(

@@ -19,7 +19,13 @@ from chatkb.models import Message
 from chatkb.options import AskOptions
 from chatkb.server.answers import start_answer
 from chatkb.server.auth import Principal
-from chatkb.server.chatchat import chat_output, ok, references, with_score_threshold
+from chatkb.server.chatchat import (
+    answer_then_docs,
+    chat_output,
+    ok,
+    references,
+    with_score_threshold,
+)
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.routes.documents import save_uploads
 from chatkb.server.routes.openai import ChatCompletionRequest, split_messages
@@ -204,19 +210,4 @@ async def file_chat(body: FileChat, state: StateDep, principal: PrincipalDep) ->
         )
     )
     docs = references(stream.hits if stream.found else [], "", links=False)
-    return sse_response(_file_events(stream, docs, body.stream))
-
-
-async def _file_events(
-    stream: AnswerStream, docs: list[str], streaming: bool
-) -> AsyncIterator[str]:
-    try:
-        if streaming:
-            async for piece in iterate_in_thread(iter(stream)):
-                yield sse({"answer": piece})
-            yield sse({"docs": docs})
-        else:
-            answer = await in_thread(stream.result)
-            yield sse({"answer": answer.answer, "docs": docs})
-    except Exception as exc:
-        yield sse(error_event(exc))
+    return sse_response(answer_then_docs(stream, docs, streaming=body.stream, on_error=error_event))

@@ -23,7 +23,13 @@ from chatkb.answer import AnswerStream
 from chatkb.errors import ChatkbError, NotSupportedError
 from chatkb.options import AskOptions
 from chatkb.server.answers import start_answer
-from chatkb.server.chatchat import chat_output, ok, references, with_score_threshold
+from chatkb.server.chatchat import (
+    answer_then_docs,
+    chat_output,
+    ok,
+    references,
+    with_score_threshold,
+)
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.routes.chatchat_chat import HistoryItem, history_messages
 from chatkb.server.routes.openai import ChatCompletionRequest, split_messages
@@ -88,22 +94,9 @@ async def knowledge_base_chat(
         lambda: start_answer(state, kbs, body.query, history=history, options=options)
     )
     docs = references(stream.hits if stream.found else [], str(request.base_url))
-    return sse_response(answer_events(stream, docs, streaming=body.stream))
-
-
-async def answer_events(
-    stream: AnswerStream, docs: list[str], *, streaming: bool
-) -> AsyncIterator[str]:
-    try:
-        if streaming:
-            async for piece in iterate_in_thread(iter(stream)):
-                yield sse({"answer": piece})
-            yield sse({"docs": docs})
-        else:
-            answer = await in_thread(stream.result)
-            yield sse({"answer": answer.answer, "docs": docs})
-    except Exception as exc:
-        yield sse(error_payload(exc))
+    return sse_response(
+        answer_then_docs(stream, docs, streaming=body.stream, on_error=error_payload)
+    )
 
 
 def error_payload(exc: Exception) -> dict[str, object]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -116,3 +117,19 @@ def test_sigkills_of_chatkb_serve_mid_job_lose_no_job(tmp_path: Path) -> None:
         assert "running" in statuses  # at least one kill landed while it ran
     finally:
         server.kill()
+
+
+def test_the_journal_keeps_only_the_jobs_kept_for_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chatkb.server import jobs
+
+    monkeypatch.setattr(jobs, "JOBS_KEPT", 2)
+    home = tmp_path / "home"
+    with isolated_settings(home) as settings, TestClient(create_app(settings)) as client:
+        client.post("/api/kbs", json={"name": "docs"})
+        ids = [upload(client, "docs", [doc(EN_TXT)])["job"]["id"] for _ in range(4)]
+    with sqlite3.connect(home / "jobs.sqlite") as conn:
+        kept = {row[0] for row in conn.execute("SELECT id FROM jobs")}
+    conn.close()
+    assert kept == set(ids[1:])  # the oldest finished job left the journal with memory

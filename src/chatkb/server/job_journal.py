@@ -69,6 +69,11 @@ class JobJournal:
         conn.row_factory = None
         return [_fields(row) for row in rows]
 
+    def forget(self, job_ids: list[str]) -> None:
+        """Delete finished jobs no longer kept for polling."""
+        with transaction(self._connections.get()) as conn:
+            conn.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in job_ids])
+
     def close(self) -> None:
         self._connections.close()
 

@@ -252,7 +252,8 @@ class JobQueue:
 
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if j.finished]
-        for job in sorted(finished, key=lambda j: j.created_at)[
-            : max(0, len(finished) - JOBS_KEPT)
-        ]:
+        old = sorted(finished, key=lambda j: j.created_at)[: max(0, len(finished) - JOBS_KEPT)]
+        for job in old:
             del self._jobs[job.id]
+        if old and self.journal is not None:
+            self.journal.forget([job.id for job in old])

@@ -226,6 +226,23 @@ def test_scanned_pdf_without_ocr_says_so() -> None:
         load_file(doc("en_scanned_image.pdf"), LoaderOptions(ocr=False))
 
 
+def test_a_scan_longer_than_the_ocr_cap_fails_after_the_cap(tmp_path: Path) -> None:
+    """Blank pages all go to OCR (seconds each): 6 of them against a cap of 2 fail once the
+    third is reached, saying which setting to raise, instead of running on."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(6):
+        writer.add_blank_page(width=612, height=792)
+    path = tmp_path / "scan.pdf"
+    with path.open("wb") as out:
+        writer.write(out)
+    with pytest.raises(LoadError, match=r"more than 2 pages \(loading.max_ocr_pages\)"):
+        load_file(path, LoaderOptions(max_ocr_pages=2))
+    with pytest.raises(LoadError, match="no text could be extracted"):  # under the cap: read
+        load_file(path, LoaderOptions(max_ocr_pages=6))
+
+
 def test_images_without_ocr_say_so() -> None:
     with pytest.raises(LoadError, match="OCR, which is turned off"):
         load_file(doc("zh_image_textbox.jpg"), LoaderOptions(ocr=False))

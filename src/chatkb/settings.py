@@ -130,6 +130,9 @@ class LoadingSettings(_Section):
     max_file_mb: int = Field(200, ge=1, description="files larger than this are refused")
     max_unpacked_mb: int = Field(500, ge=1, description="cap on decompressed size (zip formats)")
     ocr: bool = Field(True, description="OCR images and scanned pages")
+    max_ocr_pages: int = Field(
+        200, ge=1, description="a document needing OCR on more pages than this is refused"
+    )
     zh_title_enhance: bool = Field(False, description="detect titles in plain text and PDFs")
 
 

@@ -17,6 +17,7 @@ class LoaderOptions:
     max_unpacked_bytes: int = 500 * 1024 * 1024
     ocr: bool = True
     ocr_image_share: float = 0.3
+    max_ocr_pages: int = 200  # pages of one document that may be OCR'd
     zh_title_enhance: bool = False
 
 

@@ -41,8 +41,14 @@ class _Page:
 class PdfLoader:
     def load(self, path: Path, options: LoaderOptions) -> LoadedDocument:
         blocks: list[Block] = []
-        scanned_pages = 0
+        scanned_pages = ocr_pages = 0
         for page in _read_pages(path, options):
+            ocr_pages += bool(page.images)
+            if ocr_pages > options.max_ocr_pages:  # OCR is seconds a page: bound the file
+                raise LoadError(
+                    f"needs OCR on more than {options.max_ocr_pages} pages "
+                    "(loading.max_ocr_pages); raise it to read this scan"
+                )
             page_blocks = [Block(text, page=page.number) for text in reflow(page.text)]
             if options.zh_title_enhance:
                 page_blocks = enhance_titles(page_blocks)

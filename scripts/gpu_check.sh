@@ -6,7 +6,7 @@
 #   1. Where pip reaches PyPI, in the repository root:
 #        bash scripts/gpu_check.sh --prepare
 #      downloads (for CPython 3.12, x86-64 Linux) the few wheels chatkb needs that a CUDA
-#      PyTorch image usually lacks (pydantic, pydantic-settings, jieba, …) into .gpu-wheels/.
+#      PyTorch image usually lacks (pydantic, pydantic-settings, rjieba, …) into .gpu-wheels/.
 #      Keep that folder out of git (add /.gpu-wheels/ to .git/info/exclude).
 #   2. On the GPU machine (Python 3.12 with torch, sentence-transformers and nvidia-ml-py
 #      installed), in the repository root with .gpu-wheels/ beside it:
@@ -24,7 +24,7 @@ PYTHON="${PYTHON:-python3}"
 NEEDED=(
     "pydantic==2.14.4" "pydantic-core==2.50.5" "pydantic-settings==2.16.3"
     "python-dotenv==1.2.4" "annotated-types==0.8.0" "typing-inspection==0.4.5"
-    "typing-extensions==4.16.0" "snowballstemmer==3.1.1"
+    "typing-extensions==4.16.0" "snowballstemmer==3.1.1" "pystemmer==3.1.0" "rjieba==0.2.2"
 )
 
 prepare() {
@@ -32,8 +32,6 @@ prepare() {
     "$PYTHON" -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
         --platform manylinux2014_x86_64 -d "$WHEELS" "${NEEDED[@]}"
-    # jieba publishes only a source archive; its wheel is pure Python, so build it here.
-    "$PYTHON" -m pip wheel --no-deps -w "$WHEELS" "jieba==0.42.1"
     du -sh "$WHEELS"
     echo "now carry $WHEELS to the GPU machine and run: OUT=<folder> bash scripts/gpu_check.sh"
 }

@@ -1,8 +1,8 @@
-"""The embedded store: keyword and dense search, the derived dense cache, consistency."""
+"""The embedded store: keyword and dense search, consistency (the dense index itself:
+tests/test_dense_index.py)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -57,21 +57,6 @@ def test_keyword_and_dense_search(tmp_path: Path) -> None:
     assert store.fetch([dense[0].key])[0].text == "熊猫吃竹子"
     assert abs(dense[0].score - 1.0) < 1e-5
     assert dense[0].score >= dense[1].score >= dense[2].score
-
-
-def test_dense_cache_is_rebuilt_when_stale_or_damaged(tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path, 8)
-    vectors = _fill(store)
-    store.refresh_indexes()
-    stamp = json.loads((tmp_path / "dense.json").read_text())
-    assert stamp["count"] == 3
-    store.delete_document("a")
-    assert store.dense_search(vectors[0], 3) == []
-    _fill(store)
-    (tmp_path / "dense.npy").write_bytes(b"garbage")
-    other = EmbeddedStore(tmp_path, 8)  # a second process, as the CLI and server are
-    assert len(other.dense_search(vectors[0], 3)) == 3
-    assert other.check_consistency() == []
 
 
 def test_replace_is_atomic(tmp_path: Path) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from chatkb.tokenize import tokenize
+import json
+import logging
+import re
+from pathlib import Path
+
+from chatkb.tokenize import _IS_CJK, _RUN, _cjk_words, _stem, tokenize
 
 
 def test_chinese_search_mode_emits_parts_of_compounds() -> None:
@@ -31,3 +36,42 @@ def test_tokens_are_alphanumeric_only() -> None:
     tokens = tokenize('Café "quotes" — 3.14, e-mail; 《三国演义》!')
     assert all(t.isalnum() for t in tokens)
     assert "三国演义" in tokens and "café" in tokens
+
+
+def _dev_texts() -> list[str]:
+    datasets = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(datasets.glob("*-dev/corpus/*"))]
+    for qa in sorted(datasets.glob("*-dev/qa.jsonl")):
+        lines = qa.read_text(encoding="utf-8").splitlines()
+        texts.extend(json.loads(line)["question"] for line in lines if line.strip())
+    return texts
+
+
+def test_chinese_is_cut_exactly_as_the_python_jieba_cuts_it() -> None:
+    """Knowledge bases built before the switch to jieba-rs hold Python jieba's tokens: the
+    two must agree, or their keyword search would lose matches. Checked on every CJK run of
+    the dev corpora and questions."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    runs = {
+        run for text in _dev_texts() for run in _RUN.findall(text.lower()) if _IS_CJK.match(run)
+    }
+    assert len(runs) > 10_000
+    differ = [
+        run
+        for run in sorted(runs)
+        if _cjk_words(run)
+        != ([w for w in jieba.cut_for_search(run, HMM=True) if w.strip()] or [run])
+    ]
+    assert differ == []
+
+
+def test_stems_are_snowballs_own() -> None:
+    """PyStemmer (C) when installed, the pure-Python Snowball otherwise: the same stems."""
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    words = sorted({w for text in _dev_texts() for w in re.findall(r"[a-z]{4,}", text.lower())})
+    reference = EnglishStemmer()
+    assert len(words) > 5000
+    assert [_stem(w) for w in words] == [reference.stemWord(w) for w in words]

@@ -20,7 +20,7 @@ from pathlib import Path
 from chatkb.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from chatkb.kb import KBConfig, KnowledgeBase, Library, check_name, write_config
 from chatkb.store import Store, StoreBackend, StoreLocation
-from chatkb.store.backends import EMBEDDED_FILES
+from chatkb.store.backends import EMBEDDED_FILES, remove_embedded
 
 STATE_FILE = "migration.json"
 FILES_DIR = "files"  # uploaded originals (chatkb.server.files); they travel with --as
@@ -188,8 +188,7 @@ def _switch_in_place(library: Library, kb: KnowledgeBase, plan: _Plan) -> None:
     if plan.target.backend == "embedded":
         # Files left in the folder by an earlier run are strays (kb.json names another
         # store): remove them first, so no old -wal file meets the new database.
-        for name in EMBEDDED_FILES:
-            (kb.directory / name).unlink(missing_ok=True)
+        remove_embedded(kb.directory)
         for name in EMBEDDED_FILES:
             if (plan.staging / name).exists():
                 (plan.staging / name).replace(kb.directory / name)

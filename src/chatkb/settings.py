@@ -154,12 +154,27 @@ class PgvectorSettings(_Section):
     timeout: float = Field(30.0, gt=0, description="seconds to wait for a connection")
 
 
+class EmbeddedStoreSettings(_Section):
+    """The embedded store's dense index (docs/retrieval.md#the-dense-index)."""
+
+    exact_max_rows: int = Field(
+        100_000,
+        ge=0,
+        description="vectors up to which search scores every one exactly; above, an "
+        "inverted file of int8 codes picks candidates that are re-scored exactly",
+    )
+    probes: int = Field(
+        32, ge=1, description="inverted-file cells each search scans (more: slower, nearer exact)"
+    )
+
+
 class StoreSettings(_Section):
     """Where new knowledge bases keep their chunks; each KB records its own at creation."""
 
     backend: str = Field(
         "embedded", description="embedded (a SQLite file per KB), milvus or pgvector"
     )
+    embedded: EmbeddedStoreSettings = EmbeddedStoreSettings()
     milvus: MilvusSettings = MilvusSettings()
     pgvector: PgvectorSettings = PgvectorSettings()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
 from chatkb.registry import Registry
-from chatkb.settings import Settings
+from chatkb.settings import EmbeddedStoreSettings, Settings
 from chatkb.store.base import Store
+from chatkb.store.dense import DenseTuning
 from chatkb.store.embedded import EmbeddedStore
 
 
@@ -59,14 +61,21 @@ EMBEDDED_FILES = (
     "catalog.sqlite",
     "catalog.sqlite-wal",
     "catalog.sqlite-shm",
+    # Derived files of the dense index before it followed the log (removed as strays).
     "dense.npy",
     "dense_keys.npy",
     "dense.json",
 )
+# The dense index's checkpoints (derived, rebuilt from the catalog when absent).
+EMBEDDED_DERIVED = "dense"
 
 
 class EmbeddedBackend:
     name = "embedded"
+
+    def __init__(self, settings: EmbeddedStoreSettings | None = None) -> None:
+        settings = settings or EmbeddedStoreSettings()
+        self.tuning = DenseTuning(settings.exact_max_rows, settings.probes)
 
     def locate(self, kb_name: str) -> StoreLocation:
         return StoreLocation("embedded")
@@ -74,17 +83,23 @@ class EmbeddedBackend:
     def open(
         self, location: StoreLocation, directory: Path, dim: int, *, create: bool = False
     ) -> Store:
-        return EmbeddedStore(directory, dim)
+        return EmbeddedStore(directory, dim, self.tuning)
 
     def drop(self, location: StoreLocation, directory: Path) -> None:
-        for name in EMBEDDED_FILES:
-            (directory / name).unlink(missing_ok=True)
+        remove_embedded(directory)
 
     def check(self) -> str:
         return "a SQLite file in each knowledge base's folder"
 
     def close(self) -> None:
         """Each embedded store holds its own connections."""
+
+
+def remove_embedded(directory: Path) -> None:
+    """Every file of an embedded store in ``directory``."""
+    for name in EMBEDDED_FILES:
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / EMBEDDED_DERIVED, ignore_errors=True)
 
 
 def server_name(kb_name: str) -> str:
@@ -100,7 +115,7 @@ def make_backend(name: str, settings: Settings) -> StoreBackend:
 
 @STORES.register("embedded")
 def _embedded(settings: Settings) -> StoreBackend:
-    return EmbeddedBackend()
+    return EmbeddedBackend(settings.store.embedded)
 
 
 @STORES.register("pgvector")

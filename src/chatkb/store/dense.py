@@ -1,124 +1,376 @@
-"""Exact vector search over a matrix derived from the catalog and cached as .npy files.
+"""Dense search for the embedded store: an index that follows the catalog's change log.
 
-The catalog is the truth; these files are a cache stamped with the catalog's generation.
-A stale or missing cache is rebuilt from the catalog, so a crash can never make search
-disagree with the catalog for longer than one rebuild.
+The catalog (SQLite) is the truth. The index is derived from it and kept in step by
+``dense_log``, which the catalog's own triggers fill in the transaction of every write. A
+search first applies the entries logged since it last looked: it re-reads only those chunks,
+appends their rows and tombstones their old ones. Nothing is rebuilt per write, so a write is
+visible to the next search in any process, at any size.
 
-A chunk may have several rows (its sentence windows); rows are ordered by chunk key, and a
-chunk scores the cosine of its best row.
+Two tiers, chosen by size (``DenseTuning.exact_max_rows``):
+
+- **exact**: float32 rows, every one scored; the scores are exact cosines;
+- **approximate**: an inverted file of int8 residuals (``ivf.py``). A search scans the nearest
+  cells, then re-scores its candidates from the catalog's float32 vectors, so the scores it
+  returns are exact cosines (the relevance gate reads them as such) and only the choice of
+  candidates is approximate.
+
+Moving between tiers, or retraining cells once the index has grown fourfold, is a full build
+from the catalog. A background thread does it while searches go on against the old index; it
+then replays the log written meanwhile and swaps the new index in. A process opens the last
+checkpoint (``dense_files``, memory-mapped) and replays the log after it, so opening does not
+rebuild. ``refresh`` (run by ``maintain`` after every ingest) publishes checkpoints and trims
+the log they cover.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import logging
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
+from chatkb._sqlite import transaction
+from chatkb.store import dense_files, dense_log
 from chatkb.store.base import ScoredKey
+from chatkb.store.ivf import SAMPLE_PER_LIST, Floats, Ints, cells_for, train
+from chatkb.store.vector_index import VectorIndex, best_per_key
+
+log = logging.getLogger(__name__)
+
+# Log entries a search applies itself before searching; beyond that the background thread
+# applies them (a search is never held up long by someone else's large write).
+_SYNC_ENTRIES = 4000
+# Keys applied per hold of the write lock when catching up on a large backlog.
+_APPLY_BATCH = 4000
+# How long a search waits for another thread that is applying the log.
+_APPLY_WAIT_S = 0.05
+# A filter of at most this many chunks is scored exactly from the catalog.
+_SMALL_FILTER = 2000
+# An index retrains its cells once it has grown this many times past what it was trained on.
+_REGROW = 4
+# Candidates re-scored exactly, per result wanted (approximate tier).
+_RESCORE = 2
+
+
+@dataclass(frozen=True)
+class DenseTuning:
+    exact_max_rows: int = 100_000
+    probes: int = 32
+
+
+class _RWLock:
+    """Many searches at once; a write to the index waits for them and holds them off."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and self._readers == 0)
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+class _Behind(Exception):
+    """The log was trimmed past this index's position: it must be opened again."""
 
 
 class DenseIndex:
-    def __init__(self, directory: Path, dim: int) -> None:
-        self.directory = directory
-        self.dim = dim
-        self._matrix: npt.NDArray[np.float32] = np.zeros((0, dim), dtype=np.float32)
-        self._chunks: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)  # distinct keys
-        self._starts: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)  # their first rows
-        self._generation = -1
-        self._lock = threading.Lock()
-
-    def search(
+    def __init__(
         self,
-        conn: sqlite3.Connection,
-        generation: int,
-        query: np.ndarray,
-        k: int,
-        *,
-        allowed: npt.NDArray[np.int64] | None = None,
-    ) -> list[ScoredKey]:
+        directory: Path,
+        dim: int,
+        connect: Callable[[], sqlite3.Connection],
+        tuning: DenseTuning | None = None,
+    ) -> None:
+        self.folder = directory / "dense"
+        self.dim = dim
+        self.tuning = tuning or DenseTuning()
+        self._connect = connect
+        self._index: VectorIndex | None = None
+        self._applied = 0  # the log position the index holds
+        self._saved = -1  # the position of the checkpoint this process loaded or published
+        self._lock = _RWLock()
+        self._apply = threading.Lock()  # one thread applies the log at a time
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
+        self._closed = threading.Event()
+
+    # -- searching -------------------------------------------------------------------------
+
+    def search(self, query: np.ndarray, k: int, *, allowed: Ints | None = None) -> list[ScoredKey]:
         """The ``k`` best chunks; with ``allowed``, only among those chunk keys."""
-        matrix, chunks, starts = self._current(conn, generation)
-        if len(chunks) == 0:
+        conn = self._connect()
+        self._follow(conn)
+        q = np.asarray(query, dtype=np.float32)
+        with self._lock.reading():
+            index = self._index
+            if index is None or index.live_rows == 0 or k <= 0:
+                return []
+            if index.exact:
+                keys, scores = index.best(q, k, nprobe=1, allowed=allowed)
+                return _scored(keys, scores)
+            if allowed is not None and len(allowed) <= _SMALL_FILTER:
+                candidates = allowed
+            else:
+                probes = self._probes(index, allowed)
+                candidates, _ = index.best(q, _RESCORE * k, nprobe=probes, allowed=allowed)
+        return self._rescore(conn, candidates, q, k)
+
+    def _probes(self, index: VectorIndex, allowed: Ints | None) -> int:
+        """Cells to scan; a filter scans proportionally more, so about as many of its own
+        rows are met as an unfiltered search meets."""
+        probes = self.tuning.probes
+        if allowed is not None and index.live_rows:
+            share = min(1.0, 2.6 * len(allowed) / index.live_rows)
+            probes = int(np.ceil(probes / max(share, 1e-9)))
+        return max(1, min(index.cells, probes))
+
+    def _rescore(self, conn: sqlite3.Connection, keys: Ints, q: Floats, k: int) -> list[ScoredKey]:
+        """Exact cosines of the candidates, from the catalog's float32 vectors."""
+        row_keys, vectors = dense_log.rows_of(conn, np.asarray(keys, dtype=np.int64), self.dim)
+        if len(row_keys) == 0:
             return []
-        rows = matrix @ query.astype(np.float32)
-        scores = rows if len(starts) == len(rows) else np.maximum.reduceat(rows, starts)
-        if allowed is not None:
-            keep = np.isin(chunks, allowed)
-            chunks, scores = chunks[keep], scores[keep]
-        k = min(k, len(chunks))
-        if k == 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [ScoredKey(int(chunks[i]), float(scores[i])) for i in top]
+        best_keys, scores = best_per_key(row_keys, vectors @ q, k)
+        return _scored(best_keys, scores)
 
-    def refresh(self, conn: sqlite3.Connection, generation: int) -> None:
-        self._current(conn, generation)
+    # -- following the log -----------------------------------------------------------------
 
-    def _current(
-        self, conn: sqlite3.Connection, generation: int
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        with self._lock:
-            if self._generation != generation and not self._load_files(generation):
-                self._rebuild(conn, generation)
-            return self._matrix, self._chunks, self._starts
+    def _follow(self, conn: sqlite3.Connection) -> None:
+        """Bring the index up to the latest write, or hand a large backlog to the worker."""
+        if self._index is None:
+            with self._apply:
+                if self._index is None:
+                    self._open(conn)
+        backlog = dense_log.head(conn) - self._applied
+        if backlog <= 0:
+            return
+        if backlog <= _SYNC_ENTRIES and self._apply.acquire(timeout=_APPLY_WAIT_S):
+            try:
+                self._catch_up_current(conn)
+            except _Behind:
+                self._open(conn)
+            finally:
+                self._apply.release()
+            if not self._wants_rebuild():
+                return
+        self._wake_worker()
 
-    def _set(
-        self, matrix: npt.NDArray[np.float32], keys: npt.NDArray[np.int64], generation: int
-    ) -> None:
-        self._matrix, self._generation = matrix, generation
-        # Keys are sorted, so each chunk's rows are one run starting at its first index.
-        self._chunks, starts = np.unique(keys, return_index=True)
-        self._starts = starts.astype(np.int64)
+    def written(self) -> None:
+        """A write committed in this process: apply it in the background, so the next search
+        finds nothing left to do. Only once an index is open (a writer that never searches
+        leaves the work to whoever searches next)."""
+        if self._index is not None:
+            self._wake_worker()
 
-    def _paths(self) -> tuple[Path, Path, Path]:
-        d = self.directory
-        return d / "dense.npy", d / "dense_keys.npy", d / "dense.json"
+    def _open(self, conn: sqlite3.Connection) -> None:
+        """The published checkpoint and the log after it, or else a full build."""
+        for _ in range(2):  # a checkpoint replaced while it was being read: read the new one
+            loaded = dense_files.load(self.folder, self.dim)
+            if loaded is not None:
+                break
+        index: VectorIndex | None = None
+        if loaded is not None and loaded[1] >= dense_log.floor(conn):
+            try:
+                index, saved = loaded
+                applied = self._apply_log(conn, index, saved, shared=False)
+            except _Behind:  # trimmed meanwhile by another process's maintain
+                index = None
+        if index is None:
+            index, applied = self._build(conn)
+            saved = -1
+        with self._lock.writing():
+            self._index, self._applied, self._saved = index, applied, saved
 
-    def _load_files(self, generation: int) -> bool:
-        matrix_path, keys_path, stamp_path = self._paths()
+    def _catch_up_current(self, conn: sqlite3.Connection) -> None:
+        index = self._index
+        assert index is not None
+        self._applied = self._apply_log(conn, index, self._applied, shared=True)
+
+    def _apply_log(
+        self, conn: sqlite3.Connection, index: VectorIndex, applied: int, *, shared: bool
+    ) -> int:
+        """Apply the entries after ``applied`` to ``index``; the new position. ``shared``:
+        the index is the one searches use, so each batch is applied under the write lock."""
+        while not self._closed.is_set():
+            conn.execute("BEGIN")
+            try:
+                if applied < dense_log.floor(conn):
+                    raise _Behind
+                upto = dense_log.head(conn)
+                keys = dense_log.touched(conn, applied, upto)
+                if len(keys) > _APPLY_BATCH:  # a large backlog goes in steps
+                    upto = applied + _seq_span(conn, applied, _APPLY_BATCH)
+                    keys = dense_log.touched(conn, applied, upto)
+                row_keys, vectors = dense_log.rows_of(conn, keys, self.dim)
+            finally:
+                conn.execute("COMMIT")
+            prepared = index.prepare(vectors)  # the costly part, outside the lock
+            if shared:
+                with self._lock.writing():
+                    index.remove(keys)
+                    index.insert(row_keys, prepared)
+                    self._applied = upto
+            else:
+                index.remove(keys)
+                index.insert(row_keys, prepared)
+            applied = upto
+            if upto >= dense_log.head(conn):
+                break
+        return applied
+
+    # -- building --------------------------------------------------------------------------
+
+    def _wants_rebuild(self) -> bool:
+        index = self._index
+        if index is None:
+            return False
+        rows, limit = index.live_rows, self.tuning.exact_max_rows
+        if index.exact:
+            return rows >= limit
+        return rows < limit // 2 or rows > _REGROW * max(index.trained_rows, 1)
+
+    def _build(self, conn: sqlite3.Connection) -> tuple[VectorIndex, int]:
+        """A new index of every vector in the catalog, and the log position it holds."""
+        conn.execute("BEGIN")  # one snapshot for the count, the sample and every row
         try:
-            stamp = json.loads(stamp_path.read_text())
-            if stamp.get("generation") != generation:
-                return False
-            matrix = np.load(matrix_path, allow_pickle=False)
-            keys = np.load(keys_path, allow_pickle=False)
-        except (OSError, ValueError):
-            return False
-        if matrix.shape != (len(keys), self.dim) or np.any(np.diff(keys) < 0):
-            return False
-        self._set(matrix, keys, generation)
-        return True
+            applied = dense_log.head(conn)
+            rows = dense_log.count_rows(conn)
+            index = VectorIndex(self.dim)
+            if rows >= self.tuning.exact_max_rows:
+                cells = cells_for(rows)
+                sample = dense_log.sample(conn, SAMPLE_PER_LIST * cells, self.dim)
+                index = VectorIndex(self.dim, train(sample, cells), trained_rows=rows)
+            for keys, vectors in dense_log.all_rows(conn, self.dim):
+                if self._closed.is_set():
+                    break
+                index.insert(keys, index.prepare(vectors))
+        finally:
+            conn.execute("COMMIT")
+        log.info(
+            "built the dense index of %s: %d vectors, %d cells",
+            self.folder.parent.name,
+            index.live_rows,
+            index.cells,
+        )
+        return index, applied
 
-    def _rebuild(self, conn: sqlite3.Connection, generation: int) -> None:
-        rows = conn.execute(
-            "SELECT c.id, v.vector FROM chunks c JOIN vectors v ON v.text_hash = c.text_hash "
-            "WHERE NOT EXISTS (SELECT 1 FROM windows w WHERE w.chunk = c.id) "
-            "UNION ALL "
-            "SELECT w.chunk, v.vector FROM windows w JOIN vectors v ON v.text_hash = w.text_hash "
-            "ORDER BY 1"
-        ).fetchall()
-        keys = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        matrix = np.zeros((len(rows), self.dim), dtype=np.float32)
-        for i, (_, blob) in enumerate(rows):
-            matrix[i] = np.frombuffer(blob, dtype=np.float32)
-        self._set(matrix, keys, generation)
-        self._write_files(matrix, keys, generation)
+    def _rebuild(self, conn: sqlite3.Connection) -> None:
+        """Build beside the index in use, catch the new one up, swap it in."""
+        index, applied = self._build(conn)
+        with self._apply:
+            applied = self._apply_log(conn, index, applied, shared=False)
+            if self._closed.is_set():  # the build stopped part way: keep the index in use
+                return
+            with self._lock.writing():
+                self._index, self._applied, self._saved = index, applied, -1
 
-    def _write_files(
-        self, matrix: npt.NDArray[np.float32], keys: npt.NDArray[np.int64], generation: int
-    ) -> None:
-        matrix_path, keys_path, stamp_path = self._paths()
-        # Write every file beside its final name, then rename: readers see old or new, never half.
-        for path, array in ((matrix_path, matrix), (keys_path, keys)):
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, array, allow_pickle=False)
-            os.replace(tmp, path)
-        tmp_stamp = stamp_path.with_suffix(".tmp")
-        tmp_stamp.write_text(json.dumps({"generation": generation, "count": len(keys)}))
-        os.replace(tmp_stamp, stamp_path)
+    # -- the background worker and checkpoints ---------------------------------------------
+
+    def _wake_worker(self) -> None:
+        with self._worker_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._work, name=f"chatkb-dense-{self.folder.parent.name}", daemon=True
+                )
+                self._worker.start()
+
+    def _work(self) -> None:
+        try:
+            conn = self._connect()
+            while not self._closed.is_set():
+                with self._apply:
+                    try:
+                        self._catch_up_current(conn)
+                    except _Behind:
+                        self._open(conn)
+                if self._wants_rebuild():
+                    self._rebuild(conn)
+                    continue
+                if dense_log.head(conn) <= self._applied:
+                    break
+            if not self._closed.is_set() and self._unsaved() > self._save_every():
+                self._save()
+        except Exception:  # a derived index: the next search tries again
+            log.exception("the dense index of %s could not follow the catalog", self.folder)
+
+    def _unsaved(self) -> int:
+        return self._applied - max(self._saved, 0)
+
+    def _save_every(self) -> int:
+        index = self._index
+        return max(10_000, (index.live_rows if index else 0) // 20)
+
+    def _save(self) -> None:
+        with self._lock.reading():
+            index, applied = self._index, self._applied
+            if index is None:
+                return
+            snapshot = index.snapshot()
+        if dense_files.save(self.folder, snapshot, applied, self.dim):
+            self._saved = applied
+
+    def refresh(self) -> None:
+        """Make the index current now and publish it when enough is unsaved; then forget the
+        log the published checkpoint holds. What ``maintain`` runs after an ingest."""
+        conn = self._connect()
+        with self._apply:
+            if self._index is None:
+                self._open(conn)
+            else:
+                try:
+                    self._catch_up_current(conn)
+                except _Behind:
+                    self._open(conn)
+        if self._wants_rebuild():
+            self._rebuild(conn)
+        if self._saved < 0 or self._unsaved() > self._save_every():
+            self._save()
+        with dense_files.locked(self.folder):
+            published = dense_files.current_seq(self.folder)
+            if published > dense_log.floor(conn):
+                with transaction(conn):
+                    dense_log.trim(conn, published)
+
+    def close(self) -> None:
+        self._closed.set()
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join()
+
+
+def _seq_span(conn: sqlite3.Connection, after: int, keys: int) -> int:
+    """How far past ``after`` the log must be read to meet about ``keys`` entries."""
+    row = conn.execute(
+        "SELECT seq FROM dense_log WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?", (after, keys - 1)
+    ).fetchone()
+    return (int(row[0]) - after) if row else dense_log.head(conn) - after
+
+
+def _scored(keys: Ints, scores: Floats) -> list[ScoredKey]:
+    return [ScoredKey(int(key), float(score)) for key, score in zip(keys, scores, strict=True)]

@@ -1,5 +1,6 @@
 """The default store: one SQLite file per knowledge base (catalog, vectors, FTS5 keyword
-index, all in one transaction per document) plus a derived dense matrix for exact search."""
+index and the dense index's change log, all in one transaction per document) plus a derived
+dense index that follows that log (``dense.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from chatkb._sqlite import Connections, transaction
 from chatkb.errors import EmbedderMismatchError
+from chatkb.store import dense_log
 from chatkb.store.base import (
     ChunkEdit,
     ChunkRecord,
@@ -22,7 +24,7 @@ from chatkb.store.base import (
     StoreStats,
     require_vectors,
 )
-from chatkb.store.dense import DenseIndex
+from chatkb.store.dense import DenseIndex, DenseTuning
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,15 +65,17 @@ _WITHIN = "c.doc_id IN (SELECT value FROM json_each(?))"
 
 
 class EmbeddedStore:
-    """SQLite (WAL) catalog + FTS5 BM25 + exact dense search. Safe across processes."""
+    """SQLite (WAL) catalog + FTS5 BM25 + a dense index that follows the catalog's log.
+    Safe across processes."""
 
-    def __init__(self, directory: Path, dim: int) -> None:
+    def __init__(self, directory: Path, dim: int, tuning: DenseTuning | None = None) -> None:
         self.directory = directory
         self.dim = dim
         self.path = directory / "catalog.sqlite"
         self._connections = Connections(self.path)
-        self._dense = DenseIndex(directory, dim)
-        self.connection().executescript(SCHEMA)  # idempotent; executescript commits itself
+        self._dense = DenseIndex(directory, dim, self.connection, tuning or DenseTuning())
+        # Idempotent; executescript commits itself.
+        self.connection().executescript(SCHEMA + dense_log.SCHEMA)
         self._check_dim()
 
     def _check_dim(self) -> None:
@@ -97,18 +101,15 @@ class EmbeddedStore:
             yield conn
 
     def close(self) -> None:
+        self._dense.close()
         self._connections.close()
 
-    def generation(self) -> int:
-        row = self.connection().execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-        return int(row[0]) if row else 0
-
-    @staticmethod
-    def _bump_generation(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
-        )
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; the dense index learns of it (from the log) once committed."""
+        with self.transaction() as conn:
+            yield conn
+        self._dense.written()
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -131,7 +132,7 @@ class EmbeddedStore:
         vectors: Mapping[str, np.ndarray],
     ) -> None:
         require_vectors(document, chunks, vectors)
-        with self.transaction() as conn:
+        with self._write() as conn:
             self._delete(conn, document.source)
             self._put_vectors(conn, vectors)
             conn.execute(
@@ -140,7 +141,6 @@ class EmbeddedStore:
             )
             for chunk in chunks:
                 self._insert_chunk(conn, chunk)
-            self._bump_generation(conn)
 
     def _insert_chunk(self, conn: sqlite3.Connection, chunk: ChunkRecord) -> None:
         key = conn.execute(
@@ -164,11 +164,8 @@ class EmbeddedStore:
         self._put_windows(conn, key, chunk.windows)
 
     def delete_document(self, source: str) -> bool:
-        with self.transaction() as conn:
-            deleted = self._delete(conn, source)
-            if deleted:
-                self._bump_generation(conn)
-        return deleted
+        with self._write() as conn:
+            return self._delete(conn, source)
 
     def _delete(self, conn: sqlite3.Connection, source: str) -> bool:
         row = conn.execute("SELECT doc_id FROM documents WHERE source = ?", (source,)).fetchone()
@@ -226,9 +223,8 @@ class EmbeddedStore:
     def dense_search(
         self, query: np.ndarray, k: int, *, within: Collection[str] | None = None
     ) -> list[ScoredKey]:
-        conn = self.connection()
-        allowed = None if within is None else self._keys_within(conn, within)
-        return self._dense.search(conn, self.generation(), query, k, allowed=allowed)
+        allowed = None if within is None else self._keys_within(self.connection(), within)
+        return self._dense.search(query, k, allowed=allowed)
 
     @staticmethod
     def _keys_within(conn: sqlite3.Connection, within: Collection[str]) -> np.ndarray:
@@ -239,7 +235,7 @@ class EmbeddedStore:
 
     def refresh_indexes(self) -> None:
         """Bring derived indexes up to date now rather than at the next search."""
-        self._dense.refresh(self.connection(), self.generation())
+        self._dense.refresh()
 
     def keyword_search(
         self, tokens: Sequence[str], k: int, *, within: Collection[str] | None = None
@@ -303,7 +299,7 @@ class EmbeddedStore:
         return _stored_chunk(row) if row else None
 
     def edit_chunk(self, chunk_id: str, edit: ChunkEdit, vectors: Mapping[str, np.ndarray]) -> bool:
-        with self.transaction() as conn:
+        with self._write() as conn:
             row = conn.execute("SELECT id FROM chunks WHERE chunk_id = ?", (chunk_id,)).fetchone()
             if row is None:
                 return False
@@ -319,11 +315,10 @@ class EmbeddedStore:
                 "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)",
                 (row[0], " ".join(edit.keywords)),
             )
-            self._bump_generation(conn)
         return True
 
     def delete_chunk(self, chunk_id: str) -> bool:
-        with self.transaction() as conn:
+        with self._write() as conn:
             row = conn.execute(
                 "SELECT id, doc_id FROM chunks WHERE chunk_id = ?", (chunk_id,)
             ).fetchone()
@@ -334,7 +329,6 @@ class EmbeddedStore:
             conn.execute(
                 "UPDATE documents SET chunk_count = chunk_count - 1 WHERE doc_id = ?", (row[1],)
             )
-            self._bump_generation(conn)
         return True
 
     def stats(self) -> StoreStats:

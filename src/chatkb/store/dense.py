@@ -59,8 +59,10 @@ _RESCORE = 2
 
 @dataclass(frozen=True)
 class DenseTuning:
-    exact_max_rows: int = 100_000
-    probes: int = 32
+    exact_max_rows: int = 100_000  # settings: store.embedded.exact_max_rows
+    probes: int = 32  # settings: store.embedded.probes
+    # Vectors an approximate search scans at least (about 12 MB of int8 codes, a few ms).
+    min_scan_rows: int = 32_768
 
 
 class _RWLock:
@@ -143,9 +145,11 @@ class DenseIndex:
         return self._rescore(conn, candidates, q, k)
 
     def _probes(self, index: VectorIndex, allowed: Ints | None) -> int:
-        """Cells to scan; a filter scans proportionally more, so about as many of its own
-        rows are met as an unfiltered search meets."""
-        probes = self.tuning.probes
+        """Cells to scan: ``tuning.probes``, and at least enough to meet ``min_scan_rows``
+        vectors (so a smaller index is searched nearly whole, where scanning is cheap). A
+        filter scans proportionally more, so about as many of its own rows are met."""
+        per_cell = max(1.0, index.live_rows / index.cells)
+        probes = max(self.tuning.probes, int(np.ceil(self.tuning.min_scan_rows / per_cell)))
         if allowed is not None and index.live_rows:
             share = min(1.0, 2.6 * len(allowed) / index.live_rows)
             probes = int(np.ceil(probes / max(share, 1e-9)))

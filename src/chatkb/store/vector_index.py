@@ -227,16 +227,19 @@ class VectorIndex:
 
 
 def best_per_key(keys: Ints, scores: Floats, wanted: int) -> tuple[Ints, Floats]:
-    """The ``wanted`` keys of highest best score, best first. Only the top rows are sorted:
-    the first ``wanted`` distinct keys among rows in score order are the answer, so the
-    window widens only when too few distinct keys fall inside it."""
+    """The ``wanted`` keys of highest best score, best first (ties: lower key first).
+
+    Only the top rows are sorted: the first ``wanted`` distinct keys among rows in score
+    order are the answer, so the window widens only when too few distinct keys fall in it."""
     n = len(keys)
     if n == 0 or wanted <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     take = min(n, 4 * wanted)
     while True:
         top = np.argpartition(-scores, take - 1)[:take] if take < n else np.arange(n)
-        top = top[np.argsort(-scores[top], kind="stable")]
+        # Equal scores (overlapping chunks share windows, so ties are common) go to the lower
+        # key: the same order whichever tier or path produced the rows.
+        top = top[np.lexsort((keys[top], -scores[top]))]
         distinct, first = np.unique(keys[top], return_index=True)
         if len(distinct) >= wanted or take == n:
             break

@@ -42,9 +42,12 @@ from chatkb.store.vector_index import VectorIndex, best_per_key
 
 log = logging.getLogger(__name__)
 
-# Log entries a search applies itself before searching; beyond that the background thread
-# applies them (a search is never held up long by someone else's large write).
-_SYNC_ENTRIES = 4000
+# Log entries a search applies itself before searching, in the exact tier; beyond that the
+# background thread applies them (a search is never held up long by someone else's large
+# write). In the approximate tier an entry also costs its vectors' cell assignment, which
+# grows with the cells: the budget shrinks so that catching up stays near 50 ms.
+_SYNC_ENTRIES = 1000
+_SYNC_CELL_ENTRIES = 400_000  # entries × cells
 # Keys applied per hold of the write lock when catching up on a large backlog.
 _APPLY_BATCH = 4000
 # How long a search waits for another thread that is applying the log.
@@ -121,6 +124,7 @@ class DenseIndex:
         self._apply = threading.Lock()  # one thread applies the log at a time
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
+        self._build_lock = threading.Lock()  # one full build at a time
         self._closed = threading.Event()
 
     # -- searching -------------------------------------------------------------------------
@@ -174,7 +178,7 @@ class DenseIndex:
         backlog = dense_log.head(conn) - self._applied
         if backlog <= 0:
             return
-        if backlog <= _SYNC_ENTRIES and self._apply.acquire(timeout=_APPLY_WAIT_S):
+        if backlog <= self._sync_budget() and self._apply.acquire(timeout=_APPLY_WAIT_S):
             try:
                 self._catch_up_current(conn)
             except _Behind:
@@ -184,6 +188,12 @@ class DenseIndex:
             if not self._wants_rebuild():
                 return
         self._wake_worker()
+
+    def _sync_budget(self) -> int:
+        index = self._index
+        if index is None or index.exact:
+            return _SYNC_ENTRIES
+        return max(50, min(_SYNC_ENTRIES, _SYNC_CELL_ENTRIES // index.cells))
 
     def written(self) -> None:
         """A write committed in this process: apply it in the background, so the next search
@@ -284,8 +294,18 @@ class DenseIndex:
         )
         return index, applied
 
-    def _rebuild(self, conn: sqlite3.Connection) -> None:
-        """Build beside the index in use, catch the new one up, swap it in."""
+    def _rebuild(self, conn: sqlite3.Connection, *, wait: bool) -> None:
+        """Build beside the index in use, catch the new one up, swap it in. One build at a
+        time: the worker skips its own when another is under way (``wait`` False)."""
+        if not self._build_lock.acquire(blocking=wait):
+            return
+        try:
+            if self._wants_rebuild():  # the other build may have settled it
+                self._swap_in_new(conn)
+        finally:
+            self._build_lock.release()
+
+    def _swap_in_new(self, conn: sqlite3.Connection) -> None:
         index, applied = self._build(conn)
         with self._apply:
             applied = self._apply_log(conn, index, applied, shared=False)
@@ -313,8 +333,8 @@ class DenseIndex:
                         self._catch_up_current(conn)
                     except _Behind:
                         self._open(conn)
-                if self._wants_rebuild():
-                    self._rebuild(conn)
+                if self._wants_rebuild() and not self._build_lock.locked():
+                    self._rebuild(conn, wait=False)
                     continue
                 if dense_log.head(conn) <= self._applied:
                     break
@@ -352,7 +372,7 @@ class DenseIndex:
                 except _Behind:
                     self._open(conn)
         if self._wants_rebuild():
-            self._rebuild(conn)
+            self._rebuild(conn, wait=True)
         if self._saved < 0 or self._unsaved() > self._save_every():
             self._save()
         with dense_files.locked(self.folder):
@@ -362,10 +382,12 @@ class DenseIndex:
                     dense_log.trim(conn, published)
 
     def close(self) -> None:
+        """Stop the worker: a build stops at its next batch; one still training after a
+        few seconds is left to end with the process (what it makes is only derived)."""
         self._closed.set()
         worker = self._worker
         if worker is not None and worker is not threading.current_thread():
-            worker.join()
+            worker.join(timeout=10)
 
 
 def _seq_span(conn: sqlite3.Connection, after: int, keys: int) -> int:

@@ -337,8 +337,14 @@ class EmbeddedStore:
             "SELECT count(*), coalesce(sum(chars),0) FROM documents"
         ).fetchone()
         chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        size = sum(p.stat().st_size for p in self.directory.iterdir() if p.is_file())
+        size = sum(p.stat().st_size for p in self._files())
         return StoreStats(documents=docs, chunks=chunks, chars=chars, bytes=size)
+
+    def _files(self) -> list[Path]:
+        """The store's files: the catalog and the dense index's checkpoints."""
+        dense = self.directory / "dense"
+        files = [p for p in self.directory.iterdir() if p.is_file()]
+        return files + ([p for p in dense.rglob("*") if p.is_file()] if dense.is_dir() else [])
 
     def check_consistency(self) -> list[str]:
         conn = self.connection()

@@ -4,8 +4,8 @@ One structure serves both tiers. The exact tier has one cell of float32 rows and
 scores. The approximate tier has trained cells (``ivf.Quantizer``) of int8 residuals and
 gives approximate scores that the caller re-scores.
 
-A write never rebuilds anything. New rows are appended to their cell, with amortised
-doubling. Removed rows are marked dead, and a cell is compacted once a quarter of it is
+A write never rebuilds anything. New rows are appended to their cell (grown by a quarter
+when full). Removed rows are marked dead, and a cell is compacted once a quarter of it is
 dead. A chunk may have several rows (its sentence windows), and it scores its best row.
 
 Not thread-safe: ``DenseIndex`` holds a readers-writer lock around it.
@@ -25,8 +25,8 @@ _COMPACT_AT = 0.25  # the dead fraction of a cell that has it compacted
 
 
 class _Grow:
-    """A growable array. It may start as a read-only view of a mapped file, and is copied
-    into memory at its first append."""
+    """A growable array (grown by a quarter when full). It may start as a read-only view of
+    a mapped file, and is copied into memory at its first append."""
 
     def __init__(self, data: npt.NDArray[np.generic]) -> None:
         self.data = data
@@ -38,9 +38,10 @@ class _Grow:
     def append(self, values: npt.NDArray[np.generic]) -> None:
         need = self.n + len(values)
         if need > len(self.data) or not self.data.flags.writeable:
-            grown = np.empty(
-                (max(need, 2 * len(self.data), 16), *self.data.shape[1:]), self.data.dtype
-            )
+            # Grown by a quarter, not doubled: a million chunks' codes are a gigabyte, and
+            # doubling would leave up to that much again allocated and unused.
+            capacity = max(need, len(self.data) + len(self.data) // 4, 16)
+            grown = np.empty((capacity, *self.data.shape[1:]), self.data.dtype)
             grown[: self.n] = self.data[: self.n]
             self.data = grown
         self.data[self.n : need] = values

@@ -22,6 +22,7 @@ from chatkb.embedders import Embedder, embed_batched
 from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
 from chatkb.loaders import LoaderOptions, check_size, load_file
+from chatkb.loaders.isolated import LoadBudget, LoadStopped, load_isolated
 from chatkb.models import Chunk, LoadedDocument
 from chatkb.passages import embedded_texts, passage_text, text_hash, windows_of
 from chatkb.settings import Settings
@@ -129,7 +130,7 @@ def ingest(
             outcome = _ingest_one(
                 kb, file, embedder, options, settings, progress, force=force, stop=should_stop
             )
-        except _Stopped:  # between two embedding batches: the file is not written
+        except _Stopped:  # mid-load or between two embedding batches: the file is not written
             stopped = True
             break
         report.outcomes.append(outcome)
@@ -171,6 +172,21 @@ def loader_options(settings: Settings) -> LoaderOptions:
     )
 
 
+def _load(
+    path: Path, options: LoaderOptions, settings: Settings, stop: Callable[[], bool]
+) -> LoadedDocument:
+    """The file's text, loaded in a worker process within the per-file budget (a stop
+    kills the worker), or in this process when ``loading.isolated`` is off."""
+    loading = settings.loading
+    if not loading.isolated:
+        return load_file(path, options)
+    budget = LoadBudget(seconds=loading.timeout, memory_bytes=loading.max_memory_mb * 2**20)
+    try:
+        return load_isolated(path, options, budget, stop)
+    except LoadStopped:
+        raise _Stopped from None
+
+
 def _ingest_one(
     kb: KnowledgeBase,
     file: SourceFile,
@@ -193,7 +209,7 @@ def _ingest_one(
         previous = kb.find_document(file.source)
         if previous is not None and previous.content_hash == content_hash and not force:
             return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
-        document = load_file(file.path, options)
+        document = _load(file.path, options, settings, stop)
         chunks = split(
             document, chunk_size=kb.config.chunk_size, chunk_overlap=kb.config.chunk_overlap
         )

@@ -134,6 +134,11 @@ class LoadingSettings(_Section):
         200, ge=1, description="a document needing OCR on more pages than this is refused"
     )
     zh_title_enhance: bool = Field(False, description="detect titles in plain text and PDFs")
+    isolated: bool = Field(
+        True, description="load each file in a worker process within the time and memory limits"
+    )
+    timeout: float = Field(60.0, gt=0, description="seconds one file may take to load")
+    max_memory_mb: int = Field(1024, ge=64, description="memory one file's loading may use")
 
 
 class MilvusSettings(_Section):

@@ -9,6 +9,8 @@ import typer
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
 
+GRACEFUL_SHUTDOWN_S = 5
+
 
 def register_server_commands(app: typer.Typer) -> None:
     app.command("serve")(serve)
@@ -41,6 +43,9 @@ def serve(
         port=server.port,
         log_level="info" if verbose else "warning",
         access_log=verbose,
+        # SIGTERM: open streams get this long to finish; then jobs stop (the file being
+        # loaded is killed) and stay queued in the journal for the next start.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 

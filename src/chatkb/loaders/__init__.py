@@ -68,7 +68,7 @@ def load_file(path: Path, options: LoaderOptions | None = None) -> LoadedDocumen
     loader = LOADERS.get(extension)()
     try:
         document = loader.load(path, options)
-    except ChatkbError:
+    except (ChatkbError, MemoryError):  # out of memory: the caller's budget, not the file's
         raise
     except Exception as exc:  # any library failure on one file is that file's error only
         raise LoadError(f"cannot read {extension} file: {type(exc).__name__}: {exc}") from exc

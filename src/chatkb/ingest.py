@@ -168,6 +168,7 @@ def loader_options(settings: Settings) -> LoaderOptions:
         max_unpacked_bytes=loading.max_unpacked_mb * 1024 * 1024,
         ocr=loading.ocr,
         max_ocr_pages=loading.max_ocr_pages,
+        max_pages=loading.max_pages,
         zh_title_enhance=loading.zh_title_enhance,
     )
 

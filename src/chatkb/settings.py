@@ -133,6 +133,7 @@ class LoadingSettings(_Section):
     max_ocr_pages: int = Field(
         200, ge=1, description="a document needing OCR on more pages than this is refused"
     )
+    max_pages: int = Field(10_000, ge=1, description="a PDF with more pages is refused")
     zh_title_enhance: bool = Field(False, description="detect titles in plain text and PDFs")
     isolated: bool = Field(
         True, description="load each file in a worker process within the time and memory limits"

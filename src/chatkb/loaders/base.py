@@ -18,6 +18,7 @@ class LoaderOptions:
     ocr: bool = True
     ocr_image_share: float = 0.3
     max_ocr_pages: int = 200  # pages of one document that may be OCR'd
+    max_pages: int = 10_000  # pages of one PDF
     zh_title_enhance: bool = False
 
 

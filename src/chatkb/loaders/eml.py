@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import email
+import re
 from email import policy
 from email.message import EmailMessage, Message
 from pathlib import Path
 
+from chatkb.errors import LoadError
 from chatkb.loaders import register_loader
 from chatkb.loaders._encoding import decode_bytes
 from chatkb.loaders.base import LoaderOptions
@@ -15,14 +17,20 @@ from chatkb.loaders.text import paragraphs
 from chatkb.models import Block, LoadedDocument
 
 _HEADERS = ("From", "To", "Cc", "Date", "Subject")
+# Checked on the raw bytes, before the standard parser (recursive, and slow on many parts).
+MAX_MULTIPARTS = 100  # multipart sections (each may nest in the one before)
+MAX_PARTS = 10_000  # boundary lines
+_BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
+_BOUNDARY_LINE = re.compile(rb"^--", re.MULTILINE)
 _TEXT_ATTACHMENTS = ("text/plain", "text/markdown", "text/csv", "text/html")
 
 
 @register_loader(".eml")
 class EmailLoader:
     def load(self, path: Path, options: LoaderOptions) -> LoadedDocument:
-        with path.open("rb") as handle:
-            message = email.message_from_binary_file(handle, policy=policy.default)
+        data = path.read_bytes()
+        check_structure(data)
+        message = email.message_from_bytes(data, policy=policy.default)
         subject = str(message.get("Subject", "") or "").strip()
         blocks: list[Block] = []
         if subject:
@@ -35,6 +43,19 @@ class EmailLoader:
             if part.get_content_disposition() == "attachment":
                 blocks.extend(_attachment_blocks(part))
         return LoadedDocument(tuple(blocks), file_type="eml", title=subject or None)
+
+
+def check_structure(data: bytes) -> None:
+    """Refuse deeply nested or many-part MIME before the parser recurses into it."""
+    multiparts = len(_BOUNDARY_PARAM.findall(data))
+    if multiparts > MAX_MULTIPARTS:
+        raise LoadError(
+            f"e-mail has {multiparts} multipart sections (over {MAX_MULTIPARTS}): nested "
+            "too deeply or too many to read"
+        )
+    parts = len(_BOUNDARY_LINE.findall(data))
+    if parts > MAX_PARTS:
+        raise LoadError(f"e-mail has over {MAX_PARTS:,} MIME parts; too many to read")
 
 
 def body_blocks(message: Message) -> list[Block]:

@@ -57,9 +57,15 @@ class HtmlLoader:
         return LoadedDocument(tuple(blocks), file_type="html", title=title)
 
 
+MAX_TAGS = 500_000  # a long real page has tens of thousands; parsing a million takes minutes
+
+
 def html_blocks(markup: str) -> tuple[str | None, list[Block]]:
     """Parse ``markup`` into (title, blocks) of its main content."""
     from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+
+    if markup.count("<") > MAX_TAGS:  # counted before the parser builds a tree of them
+        raise LoadError(f"HTML has over {MAX_TAGS:,} tags; too large to read")
 
     with warnings.catch_warnings():  # XHTML (e.g. SEC filings) is read as HTML on purpose
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)

@@ -22,6 +22,8 @@ class NotebookLoader:
             notebook = json.loads(decode_bytes(path.read_bytes()))
         except json.JSONDecodeError as exc:
             raise LoadError(f"not a Jupyter notebook (invalid JSON: {exc})") from None
+        except RecursionError:
+            raise LoadError("not a Jupyter notebook (JSON nested too deeply to read)") from None
         cells = notebook.get("cells") if isinstance(notebook, dict) else None
         if not isinstance(cells, list):
             raise LoadError("not a Jupyter notebook (no 'cells' list)")

@@ -77,6 +77,14 @@ def _read_pages(path: Path, options: LoaderOptions) -> Iterator[_Page]:
     """
     with _PDFIUM_LOCK:
         document = _open(path)
+        pages = len(document)
+    if pages > options.max_pages:
+        with _PDFIUM_LOCK:
+            document.close()
+        raise LoadError(
+            f"PDF has {pages:,} pages, over the {options.max_pages:,}-page limit "
+            "(loading.max_pages)"
+        )
     try:
         for index in range(len(document)):
             with _PDFIUM_LOCK:

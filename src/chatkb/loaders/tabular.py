@@ -15,6 +15,10 @@ from chatkb.models import LoadedDocument
 
 _DELIMITERS = ",;\t|"
 _MAX_FIELD_CHARS = 10 * 1024 * 1024
+# Checked on the raw text before the csv module builds a row: a 50 MB line of commas would
+# otherwise become 25 million cells (gigabytes of small strings) before anything could look.
+MAX_COLUMNS = 10_000
+MAX_CELLS = 2_000_000
 
 
 @register_loader(".csv", ".tsv", ".tab")
@@ -35,7 +39,20 @@ def sniff_delimiter(text: str) -> str:
         return ","
 
 
+def check_shape(text: str, delimiter: str) -> None:
+    """Refuse a table too wide or too large to render, from delimiter counts per line."""
+    cells = 0
+    for number, line in enumerate(io.StringIO(text, newline=""), 1):
+        columns = line.count(delimiter) + 1
+        if columns > MAX_COLUMNS:
+            raise LoadError(f"line {number} has over {MAX_COLUMNS:,} cells; not a readable table")
+        cells += columns
+        if cells > MAX_CELLS:
+            raise LoadError(f"table has over {MAX_CELLS:,} cells; split it into smaller files")
+
+
 def read_rows(text: str, delimiter: str) -> list[list[str]]:
+    check_shape(text, delimiter)
     csv.field_size_limit(_MAX_FIELD_CHARS)
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

@@ -46,9 +46,18 @@ def truncated_copies(docs: Path) -> Iterator[Hostile]:
 
 def wrong_extensions(docs: Path) -> Iterator[Hostile]:
     """Real documents under another format's extension."""
-    swaps = {".pdf": ".docx", ".docx": ".pdf", ".xlsx": ".pptx", ".pptx": ".epub",
-             ".epub": ".xlsx", ".png": ".txt", ".jpg": ".pdf", ".html": ".md",
-             ".csv": ".json", ".json": ".eml", ".md": ".rtf", ".txt": ".png"}  # fmt: skip
+    swaps = {
+        ".pdf": ".docx",
+        ".docx": ".pdf",
+        ".xlsx": ".pptx",
+        ".pptx": ".epub",
+        ".epub": ".xlsx",
+        ".png": ".txt",
+        ".jpg": ".pdf",
+        ".csv": ".json",
+        ".md": ".rtf",
+        ".txt": ".png",
+    }
     for path in sorted(docs.iterdir()):
         swap = swaps.get(path.suffix)
         if swap is None or path.stat().st_size > 3 * 1024 * 1024:

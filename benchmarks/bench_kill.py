@@ -1,12 +1,13 @@
 """SIGKILLs of ``chatkb add`` at random moments: is every knowledge base left consistent?
 
-    python benchmarks/bench_kill.py [--kills 20] [--files 12] [--max-delay 8] [--seed 15]
+    python benchmarks/bench_kill.py [--kills 20] [--files 8] [--max-delay 20] [--seed 15]
 
 Copies ``--files`` real documents from ``../shared/datasets/docs`` (text formats and
 text PDFs, no OCR, so a run is minutes, not hours) into a temporary folder, then kills
 ``chatkb add`` with SIGKILL ``--kills`` times, each at a random moment between 0.2 s and
 ``--max-delay`` s after its start (start-up, loading, embedding or writing). After each kill
-it checks the knowledge base (``store.check_consistency``), counts documents that appear
+it changes two text files (so the next run has documents to replace), checks the
+knowledge base (``store.check_consistency``), counts documents that appear
 twice, and looks for loading workers the killed process left behind. A last ``chatkb add``
 runs to the end; every file must then be indexed exactly once. Prints ``uptime`` and the
 figures; one embedding thread (the machine is shared, so wall times are noisy).
@@ -36,6 +37,13 @@ def _documents(count: int, datasets: Path) -> list[Path]:
     picked = sorted(p for p in docs.iterdir() if p.suffix in SUFFIXES)[: count - len(TEXT_PDFS)]
     picked += [docs / name for name in TEXT_PDFS]
     return picked
+
+
+def _revise(folder: Path, rng: random.Random, kill: int) -> None:
+    """Change a few text files, so that every run has updates (atomic replaces) to make."""
+    editable = sorted(p for p in folder.iterdir() if p.suffix in (".md", ".txt", ".html"))
+    for path in rng.sample(editable, min(2, len(editable))):
+        path.write_bytes(f"Revision {kill}.\n\n".encode() + path.read_bytes())
 
 
 def _orphans(parent: int) -> list[int]:
@@ -87,7 +95,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKB_")}
         env.update(CHATKB_HOME=str(root / "home"), CHATKB_EMBEDDER__THREADS="1")
         subprocess.run([chatkb, "kb", "create", "k"], env=env, check=True, capture_output=True)
-        inconsistent = duplicated = orphaned = loading = 0
+        inconsistent = duplicated = orphaned = loading = vanished = most = 0
         started = time.perf_counter()
         for kill in range(1, args.kills + 1):
             delay = rng.uniform(0.2, args.max_delay)
@@ -115,6 +123,9 @@ def main() -> None:
             )
             for pid in left:
                 os.kill(pid, signal.SIGKILL)
+            vanished += count < most  # an indexed document must never go away
+            most = max(most, count)
+            _revise(folder, rng, kill)
         final = subprocess.run(
             [chatkb, "add", "k", str(folder), "--json"], env=env, capture_output=True, text=True
         )
@@ -135,6 +146,7 @@ def main() -> None:
         )
         print(f"duplicated documents seen after kills: {duplicated}; workers left: {orphaned}")
         print(f"kills while a loading worker was up: {loading}")
+        print(f"kills after which an indexed document had vanished: {vanished}")
 
 
 if __name__ == "__main__":

@@ -101,3 +101,11 @@ def test_a_cancel_stops_the_stuck_file_and_ends_the_job(tmp_path: Path) -> None:
     report = ingest(kb, files, settings, should_stop=stop.is_set)
     assert report.outcomes == []  # stopped inside the first file: nothing written
     assert time.monotonic() - started < settings.loading.timeout  # not waited out
+
+
+def test_an_idle_worker_that_died_is_replaced(pool: LoadPool) -> None:
+    pool.load(GOOD, LoaderOptions(), LoadBudget())
+    (idle,) = pool._idle
+    idle.process.kill()  # e.g. the kernel's OOM killer, between two files
+    idle.process.wait()
+    assert pool.load(GOOD, LoaderOptions(), LoadBudget()).text == load_file(GOOD).text

@@ -101,10 +101,9 @@ class LoadPool:
         if extension not in supported():
             raise LoadError(f"unsupported file type {extension or '(no extension)'!r}")
         module = LOADERS.get(extension).__module__
-        worker = self._take()
+        request = encode((str(path), options, budget.memory_bytes, module))
+        worker = self._send(request)
         try:
-            worker.requests.write(encode((str(path), options, budget.memory_bytes, module)))
-            worker.requests.flush()
             answer = self._wait(worker, budget, should_stop)
         except BaseException:
             self._discard(worker)
@@ -120,6 +119,20 @@ class LoadPool:
         for worker in workers:
             worker.closing = True
             worker.kill()
+
+    def _send(self, request: bytes) -> _Worker:
+        """A worker that has ``request``; an idle one that died meanwhile is replaced."""
+        for attempt in range(2):
+            worker = self._take()
+            try:
+                worker.requests.write(request)
+                worker.requests.flush()
+                return worker
+            except OSError:  # it died between the liveness check and the write
+                self._discard(worker)
+                if attempt:
+                    raise ChatkbError("the file-loading worker process died on start") from None
+        raise AssertionError("unreachable")
 
     def _take(self) -> _Worker:
         with self._lock:

@@ -30,8 +30,14 @@ testclient.TestClient = _LoopbackTestClient  # type: ignore[misc]
 fastapi_testclient.TestClient = _LoopbackTestClient  # type: ignore[misc]
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``embedder.cache_dir`` for the whole run: the ONNX model is built once, not per test."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> Iterator[Path]:
     """A fresh CHATKB_HOME; no config file, no environment overrides from the caller."""
     for name in list(__import__("os").environ):
         if name.startswith("CHATKB_") and name not in ("CHATKB_DATASETS",):
@@ -39,6 +45,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "home"
     monkeypatch.setenv("CHATKB_HOME", str(path))
     monkeypatch.setenv("CHATKB_EMBEDDER__THREADS", "1")
+    monkeypatch.setenv("CHATKB_EMBEDDER__CACHE_DIR", str(model_cache))
     yield path
 
 

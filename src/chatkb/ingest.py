@@ -1,5 +1,9 @@
 """The ingest flow: files → load → split → embed what is new → one transaction per file.
 
+Loading, splitting and tokenizing (``chatkb.prepare``) run in the loading worker process,
+one file ahead: while this process embeds and writes file *n*, the worker prepares file
+*n + 1*, so the two cores share the work.
+
 Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading; vectors
 are cached by the hash of the embedded text, committed batch by batch, so a killed run
 resumes without re-embedding; a file's chunks, vectors and keyword rows change in one
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,13 +27,11 @@ from chatkb.embedders import Embedder, embed_batched
 from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
 from chatkb.loaders import LoaderOptions, check_size, load_file
-from chatkb.loaders.isolated import LoadBudget, LoadStopped, load_isolated
-from chatkb.models import Chunk, LoadedDocument
-from chatkb.passages import embedded_texts, passage_text, text_hash, windows_of
+from chatkb.loaders.isolated import LoadBudget, LoadStopped, prepare_isolated
+from chatkb.passages import text_hash, windows_of
+from chatkb.prepare import Chunking, PreparedChunk, PreparedDocument, prepare
 from chatkb.settings import Settings
-from chatkb.splitter import split
 from chatkb.store.base import ChunkRecord, DocumentRecord
-from chatkb.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -120,21 +123,36 @@ def ingest(
     report = IngestReport()
     embedder = kb.embedder()
     options = loader_options(settings)
+    config = kb.config
+    chunking = Chunking(config.chunk_size, config.chunk_overlap, config.window_chars)
+
+    def read(file: SourceFile) -> _Read:
+        return _read(kb, file, options, settings, chunking, force=force, stop=should_stop)
+
     progress.start(len(files))
     stopped = False
-    for file in files:
-        if stopped := should_stop():
-            break
-        progress.file_started(file.source)
-        try:
-            outcome = _ingest_one(
-                kb, file, embedder, options, settings, progress, force=force, stop=should_stop
-            )
-        except _Stopped:  # mid-load or between two embedding batches: the file is not written
-            stopped = True
-            break
-        report.outcomes.append(outcome)
-        progress.file_done(outcome)
+    # One file is read ahead (loaded, split and tokenized in the loading worker process)
+    # while this thread embeds and writes the one before it.
+    ahead = ThreadPoolExecutor(1, thread_name_prefix="chatkb-read-ahead")
+    try:
+        upcoming = ahead.submit(read, files[0]) if files else None
+        for i, file in enumerate(files):
+            if stopped := should_stop():
+                break
+            progress.file_started(file.source)
+            try:
+                assert upcoming is not None
+                current = upcoming.result()
+                upcoming = ahead.submit(read, files[i + 1]) if i + 1 < len(files) else None
+                outcome = _index(kb, file, current, embedder, settings, progress, should_stop)
+            except _Stopped:  # mid-load or between two embedding batches: nothing written
+                stopped = True
+                break
+            report.outcomes.append(outcome)
+            progress.file_done(outcome)
+    finally:
+        # A file read ahead for nothing (a stop, an error) is not waited for.
+        ahead.shutdown(wait=False, cancel_futures=True)
     if report.count("added") or report.count("updated"):
         # The cache is emptied only after a whole run without failures: a stopped or failed
         # file's finished batches are kept for the run that completes it.
@@ -174,55 +192,87 @@ def loader_options(settings: Settings) -> LoaderOptions:
 
 
 def _load(
-    path: Path, options: LoaderOptions, settings: Settings, stop: Callable[[], bool]
-) -> LoadedDocument:
-    """The file's text, loaded in a worker process within the per-file budget (a stop
-    kills the worker), or in this process when ``loading.isolated`` is off."""
+    path: Path,
+    options: LoaderOptions,
+    settings: Settings,
+    chunking: Chunking,
+    stop: Callable[[], bool],
+) -> PreparedDocument:
+    """The file's text, split and tokenized, in a worker process within the per-file budget
+    (a stop kills the worker), or in this process when ``loading.isolated`` is off."""
     loading = settings.loading
     if not loading.isolated:
-        return load_file(path, options)
+        return prepare(load_file(path, options), chunking)
     budget = LoadBudget(seconds=loading.timeout, memory_bytes=loading.max_memory_mb * 2**20)
     try:
-        return load_isolated(path, options, budget, stop)
+        return prepare_isolated(path, options, budget, chunking, stop)
     except LoadStopped:
         raise _Stopped from None
 
 
-def _ingest_one(
+@dataclass(frozen=True)
+class _Read:
+    """A file read: its outcome already (unchanged, unreadable, failed to load), or what
+    indexing it needs."""
+
+    outcome: FileOutcome | None = None
+    size: int = 0
+    content_hash: str = ""
+    previous: DocumentRecord | None = None
+    prepared: PreparedDocument | None = None
+
+
+def _read(
     kb: KnowledgeBase,
     file: SourceFile,
-    embedder: Embedder,
     options: LoaderOptions,
     settings: Settings,
-    progress: Progress,
+    chunking: Chunking,
     *,
     force: bool,
     stop: Callable[[], bool],
-) -> FileOutcome:
+) -> _Read:
     try:
         check_size(file.path, options)  # from the size on disk: a huge file is never read
         size, content_hash = _digest(file.path)
     except LoadError as exc:
-        return FileOutcome(file.source, "failed", error=exc.message)
+        return _Read(FileOutcome(file.source, "failed", error=exc.message))
     except OSError as exc:
-        return FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}")
+        return _Read(FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}"))
     try:  # everything from here may meet a store that went away: this file fails alone
         previous = kb.find_document(file.source)
         if previous is not None and previous.content_hash == content_hash and not force:
-            return FileOutcome(file.source, "unchanged", chunks=previous.chunk_count)
-        document = _load(file.path, options, settings, stop)
-        chunks = split(
-            document, chunk_size=kb.config.chunk_size, chunk_overlap=kb.config.chunk_overlap
-        )
+            return _Read(FileOutcome(file.source, "unchanged", chunks=previous.chunk_count))
+        prepared = _load(file.path, options, settings, chunking, stop)
+    except ChatkbError as exc:
+        log.info("failed %s: %s", file.source, exc.message)
+        return _Read(FileOutcome(file.source, "failed", error=exc.message))
+    return _Read(None, size, content_hash, previous, prepared)
+
+
+def _index(
+    kb: KnowledgeBase,
+    file: SourceFile,
+    read: _Read,
+    embedder: Embedder,
+    settings: Settings,
+    progress: Progress,
+    stop: Callable[[], bool],
+) -> FileOutcome:
+    """Embed what is new in a file read and write it, in one transaction."""
+    if read.outcome is not None:
+        return read.outcome
+    assert read.prepared is not None
+    try:
         record, records, texts = _records(
-            file, document, chunks, content_hash, size, previous, kb.config.window_chars
+            file, read.prepared, read.content_hash, read.size, read.previous
         )
         vectors, embedded = _vectors(kb, embedder, texts, settings, progress, stop)
         kb.write_document(record, records, vectors)
     except ChatkbError as exc:
         log.info("failed %s: %s", file.source, exc.message)
         return FileOutcome(file.source, "failed", error=exc.message)
-    status: Status = "added" if previous is None else "updated"
+    status: Status = "added" if read.previous is None else "updated"
     return FileOutcome(file.source, status, chunks=len(records), embedded=embedded)
 
 
@@ -235,14 +285,13 @@ def _digest(path: Path) -> tuple[int, str]:
 
 def _records(
     file: SourceFile,
-    document: LoadedDocument,
-    chunks: Sequence[Chunk],
+    prepared: PreparedDocument,
     content_hash: str,
     size: int,
     previous: DocumentRecord | None,
-    window_chars: int,
 ) -> tuple[DocumentRecord, list[ChunkRecord], dict[str, str]]:
     """The document's catalog rows, and every text to embed for it by hash."""
+    document, chunks = prepared.document, prepared.chunks
     if not chunks:
         raise LoadError("no text could be extracted")
     doc_id = _hash(f"{file.source}\0{content_hash}")[:16]
@@ -261,17 +310,13 @@ def _records(
         updated_at=now,
     )
     texts: dict[str, str] = {}
-    records = [_chunk_record(doc_id, c, document.title, window_chars, texts) for c in chunks]
-    return record, records, texts
+    for part in chunks:
+        texts.update(part.embedded)
+    return record, [_chunk_record(doc_id, part) for part in chunks], texts
 
 
-def _chunk_record(
-    doc_id: str, chunk: Chunk, title: str | None, window_chars: int, texts: dict[str, str]
-) -> ChunkRecord:
-    """The chunk's row; adds the texts embedded for it to ``texts``."""
-    indexed = passage_text(chunk, title)
-    embedded = embedded_texts(chunk, title, window_chars)
-    texts.update(embedded)
+def _chunk_record(doc_id: str, part: PreparedChunk) -> ChunkRecord:
+    chunk = part.chunk
     return ChunkRecord(
         chunk_id=_hash(f"{doc_id}:{chunk.index}")[:16],
         doc_id=doc_id,
@@ -281,9 +326,9 @@ def _chunk_record(
         end=chunk.end,
         page=chunk.page,
         heading_path=chunk.heading_path,
-        text_hash=_hash(indexed),
-        keywords=tuple(tokenize(indexed)),
-        windows=windows_of(embedded, _hash(indexed)),
+        text_hash=part.indexed_hash,
+        keywords=part.keywords,
+        windows=windows_of(part.embedded, part.indexed_hash),
     )
 
 

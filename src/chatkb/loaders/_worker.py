@@ -1,6 +1,7 @@
 """The loading worker process: ``python -m chatkb.loaders._worker PARENT_PID``.
 
-It reads requests (a path, the loader options, a memory limit) as length-prefixed pickles
+It reads requests (a path, the loader options, a memory limit, the loader's module, and
+optionally a knowledge base's chunking) as length-prefixed pickles
 on stdin and answers each on a private copy of stdout; the real stdout goes to stderr so a
 library that prints cannot corrupt the answers. The parent (``isolated.LoadPool``) kills
 it when a file takes too long or a job is cancelled, so nothing here needs to be
@@ -57,15 +58,19 @@ def _set_memory_limit(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
-def _answer(request: tuple[str, Any, int, str]) -> tuple[str, object]:
+def _answer(request: tuple[str, Any, int, str, Any]) -> tuple[str, object]:
     from chatkb.errors import ChatkbError
     from chatkb.loaders import load_file
+    from chatkb.prepare import prepare
 
-    path, options, memory_limit, loader_module = request
+    path, options, memory_limit, loader_module, chunking = request
     _set_memory_limit(memory_limit)
     try:
         importlib.import_module(loader_module)  # a plug-in loader registers on import
-        return "ok", load_file(Path(path), options)
+        document = load_file(Path(path), options)
+        # With the knowledge base's chunking, the document goes back split and tokenized too:
+        # the parent embeds the previous file meanwhile (chatkb.prepare).
+        return "ok", document if chunking is None else prepare(document, chunking)
     except MemoryError:
         return "memory", None
     except ChatkbError as exc:  # travels as itself (a LoadError, a missing OCR library)
@@ -85,6 +90,11 @@ def main() -> None:
     import chatkb.loaders
 
     chatkb.loaders.supported()  # import every loader once, before the first file
+    import chatkb.prepare
+    from chatkb.tokenize import tokenize
+
+    tokenize("预热 warm")  # and the splitter and tokenizer, jieba's dictionary loaded
+
     answers.write(encode(("ready", os.getpid())))
     answers.flush()
     while (request := read_message(sys.stdin.buffer)) is not None:

@@ -31,6 +31,7 @@ from chatkb.errors import ChatkbError, LoadError
 from chatkb.loaders import LOADERS, LoaderOptions, supported
 from chatkb.loaders._worker import encode, read_message
 from chatkb.models import LoadedDocument
+from chatkb.prepare import Chunking, PreparedDocument
 
 _POLL_S = 0.05  # how often a wait looks at the clock and at should_stop
 _START_TIMEOUT_S = 120.0  # a cold start imports every loader library
@@ -97,11 +98,39 @@ class LoadPool:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> LoadedDocument:
         """Load ``path`` in a worker; ``LoadError`` past the budget, ``LoadStopped`` on a stop."""
+        value = self._run(path, options, budget, None, should_stop)
+        if not isinstance(value, LoadedDocument):
+            raise LoadError("the file-loading worker answered something else than a document")
+        return value
+
+    def prepare(
+        self,
+        path: Path,
+        options: LoaderOptions,
+        budget: LoadBudget,
+        chunking: Chunking,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> PreparedDocument:
+        """Load ``path`` and prepare it for ``chunking`` (``chatkb.prepare``) in a worker,
+        within the same budget as ``load``."""
+        value = self._run(path, options, budget, chunking, should_stop)
+        if not isinstance(value, PreparedDocument):
+            raise LoadError("the file-loading worker answered something else than a document")
+        return value
+
+    def _run(
+        self,
+        path: Path,
+        options: LoaderOptions,
+        budget: LoadBudget,
+        chunking: Chunking | None,
+        should_stop: Callable[[], bool],
+    ) -> object:
         extension = path.suffix.lower()
         if extension not in supported():
             raise LoadError(f"unsupported file type {extension or '(no extension)'!r}")
         module = LOADERS.get(extension).__module__
-        request = encode((str(path), options, budget.memory_bytes, module))
+        request = encode((str(path), options, budget.memory_bytes, module, chunking))
         worker = self._send(request)
         try:
             answer = self._wait(worker, budget, should_stop)
@@ -192,9 +221,9 @@ def _read(worker: _Worker) -> tuple[object, object] | None:
     return None if answer is None else tuple(answer)  # type: ignore[return-value]
 
 
-def _result(answer: tuple[str, Any], budget: LoadBudget) -> LoadedDocument:
+def _result(answer: tuple[str, Any], budget: LoadBudget) -> object:
     status, value = answer
-    if status == "ok" and isinstance(value, LoadedDocument):
+    if status == "ok" and isinstance(value, LoadedDocument | PreparedDocument):
         return value
     if status == "error" and isinstance(value, ChatkbError):
         raise value
@@ -253,3 +282,15 @@ def load_isolated(
 ) -> LoadedDocument:
     """``load_file`` in a worker process, within ``budget``; see ``LoadPool.load``."""
     return pool().load(path, options, budget, should_stop)
+
+
+def prepare_isolated(
+    path: Path,
+    options: LoaderOptions,
+    budget: LoadBudget,
+    chunking: Chunking,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> PreparedDocument:
+    """``load_file`` then ``chatkb.prepare.prepare`` in a worker process; see
+    ``LoadPool.prepare``."""
+    return pool().prepare(path, options, budget, chunking, should_stop)

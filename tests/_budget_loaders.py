@@ -38,3 +38,16 @@ class CrashLoader:
 
     def load(self, path: Path, options: LoaderOptions) -> LoadedDocument:
         os.abort()
+
+
+@register_loader(".progresstest")
+class ProgressingLoader:
+    """A long scan: takes three seconds in all, reporting a page every quarter second."""
+
+    def load(self, path: Path, options: LoaderOptions) -> LoadedDocument:
+        from chatkb.loaders import progress
+
+        for _ in range(12):
+            time.sleep(0.25)
+            progress.tick()
+        return LoadedDocument((Block("twelve pages read"),), file_type="progresstest")

@@ -50,6 +50,15 @@ def test_a_file_past_the_time_limit_fails_and_the_next_one_loads(
     assert pool.load(GOOD, LoaderOptions(), LoadBudget()).text == load_file(GOOD).text
 
 
+def test_a_long_load_that_keeps_reporting_progress_is_not_cut_off(
+    pool: LoadPool, tmp_path: Path
+) -> None:
+    """The limit is time without progress: twelve OCR'd pages of a quarter second each get
+    through a one-second budget, which a stuck parser does not (above)."""
+    loaded = pool.load(_file(tmp_path, "scan.progresstest"), LoaderOptions(), LoadBudget(seconds=1))
+    assert loaded.text == "twelve pages read"
+
+
 def test_a_file_past_the_memory_limit_fails_with_that_reason(
     pool: LoadPool, tmp_path: Path
 ) -> None:

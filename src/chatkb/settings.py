@@ -150,7 +150,9 @@ class LoadingSettings(_Section):
     isolated: bool = Field(
         True, description="load each file in a worker process within the time and memory limits"
     )
-    timeout: float = Field(60.0, gt=0, description="seconds one file may take to load")
+    timeout: float = Field(
+        60.0, gt=0, description="seconds a file may load without progress (an OCR'd page)"
+    )
     max_memory_mb: int = Field(1024, ge=64, description="memory one file's loading may use")
 
 

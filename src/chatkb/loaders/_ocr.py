@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatkb.errors import BackendUnavailableError, LoadError
+from chatkb.loaders import progress
 from chatkb.models import Block
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ def ocr_paragraphs(image: Image) -> list[str]:
         if _engine is None:
             _engine = _build_engine()
         result = _engine(rgb)
+    progress.tick()  # a page or picture OCR'd: the worker's clock starts again
     if not result.txts:
         return []
     lines = [

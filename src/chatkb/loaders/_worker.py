@@ -95,6 +95,13 @@ def main() -> None:
 
     tokenize("预热 warm")  # and the splitter and tokenizer, jieba's dictionary loaded
 
+    from chatkb.loaders import progress
+
+    def report_progress() -> None:
+        answers.write(encode(("progress", None)))
+        answers.flush()
+
+    progress.install(report_progress)
     answers.write(encode(("ready", os.getpid())))
     answers.flush()
     while (request := read_message(sys.stdin.buffer)) is not None:

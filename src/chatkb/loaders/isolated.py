@@ -196,21 +196,24 @@ class LoadPool:
         self, worker: _Worker, budget: LoadBudget, should_stop: Callable[[], bool]
     ) -> tuple[str, Any]:
         deadline = time.monotonic() + budget.seconds
-        while not select.select([worker.answers], [], [], _POLL_S)[0]:
-            if should_stop():
+        while True:
+            while not select.select([worker.answers], [], [], _POLL_S)[0]:
+                if should_stop():
+                    raise LoadStopped
+                if time.monotonic() > deadline:
+                    raise LoadError(
+                        f"took longer than {budget.seconds:g} s to load without progress; the "
+                        "file is refused (loading.timeout raises the limit)"
+                    )
+            answer = _read(worker)
+            if answer is None and worker.closing:
                 raise LoadStopped
-            if time.monotonic() > deadline:
-                raise LoadError(
-                    f"took longer than {budget.seconds:g} s to load; the file is refused "
-                    "(loading.timeout raises the limit)"
-                )
-        answer = _read(worker)
-        if answer is None and worker.closing:
-            raise LoadStopped
-        if answer is None:  # the worker died without answering
-            return "crashed", worker.process.wait()
-        status, value = answer
-        return str(status), value
+            if answer is None:  # the worker died without answering
+                return "crashed", worker.process.wait()
+            status, value = answer
+            if status != "progress":
+                return str(status), value
+            deadline = time.monotonic() + budget.seconds  # a page OCR'd: the clock restarts
 
 
 def _read(worker: _Worker) -> tuple[object, object] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -89,17 +90,19 @@ class SourceFile:
 def discover(paths: Iterable[Path]) -> list[SourceFile]:
     """Files to ingest: a file as its own name, a folder's files (recursively) relative to it.
 
-    Hidden files and folders (``.git``, ``.DS_Store``) are skipped.
+    Hidden files and folders (``.git``, ``.DS_Store``) are skipped. Paths are absolute: a
+    folder is resolved once, so its files need no resolving each (a syscall per component).
     """
     found: list[SourceFile] = []
-    for path in paths:
+    for given in paths:
+        path = given.resolve()
         if path.is_dir():
             for file in sorted(path.rglob("*")):
                 relative = file.relative_to(path)
                 if file.is_file() and not any(p.startswith(".") for p in relative.parts):
                     found.append(SourceFile(file, relative.as_posix()))
         else:
-            found.append(SourceFile(path, path.name))
+            found.append(SourceFile(path, given.name))  # named as given, not as its target
     return found
 
 
@@ -299,7 +302,7 @@ def _records(
     record = DocumentRecord(
         doc_id=doc_id,
         source=file.source,
-        path=str(file.path.resolve()),
+        path=os.path.abspath(file.path),  # discover resolved the folder already
         file_type=document.file_type,
         title=document.title,
         content_hash=content_hash,

@@ -13,11 +13,12 @@ normalised scores (``minmax``); docs/retrieval.md has the measurements behind th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from chatkb.crosslingual import Rankings, search_by_script
 from chatkb.filters import SearchFilter
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Hit
@@ -174,14 +175,17 @@ def _search_one(
 ) -> _Candidates:
     candidates = max(settings.candidates, settings.top_k)
     within = kb.scope(filters)  # the store searches only these documents
-    dense: list[ScoredKey] = []
+    vector = None
     if settings.dense_weight > 0:
         vector = np.asarray(kb.embedder().embed([query], "query")[0])
-        dense = kb.dense_search(vector, candidates, within)
-    keyword: list[ScoredKey] = []
-    if settings.keyword_weight > 0:
-        tokens = tokenize(query, drop_stopwords=True)
-        keyword = kb.keyword_search(tokens, candidates, within)
+    tokens = tokenize(query, drop_stopwords=True) if settings.keyword_weight > 0 else []
+    if settings.cross_lingual == "by-script":
+        split = search_by_script(kb, query, vector, tokens, candidates, within)
+        if split is not None:
+            fused = fuse(kb, split.dense, split.keyword, settings, split)
+            return _Candidates(fused, [h.score for h in split.dense])
+    dense = kb.dense_search(vector, candidates, within) if vector is not None else []
+    keyword = kb.keyword_search(tokens, candidates, within) if tokens else []
     fused = fuse(kb, dense, keyword, settings)
     return _Candidates(fused, [h.score for h in dense])
 
@@ -191,13 +195,20 @@ def fuse(
     dense: Sequence[ScoredKey],
     keyword: Sequence[ScoredKey],
     settings: RetrievalSettings,
+    split: Rankings | None = None,
 ) -> list[_Fused]:
-    """Fuse the two rankings into scores where 1.0 is the best possible."""
+    """Fuse the two rankings into scores where 1.0 is the best possible.
+
+    With a two-script search (``split``) the passages in the other script than the
+    query's, which its keywords cannot match, are scored by the dense ranking alone at
+    ``cross_lingual_weight``; hits keep their raw cosines (chatkb.crosslingual)."""
+    foreign = split.foreign if split else frozenset()
     if settings.fusion == "minmax":
-        scores = _minmax_scores(dense, keyword, settings)
+        bounds = split.own_range if split else None
+        scores = _minmax_scores(dense, keyword, settings, foreign, bounds)
     else:
-        scores = _rrf_scores(dense, keyword, settings)
-    dense_by_key = {h.key: h.score for h in dense}
+        scores = _rrf_scores(dense, keyword, settings, foreign)
+    dense_by_key = split.cosines if split else {h.key: h.score for h in dense}
     keyword_by_key = {h.key: h.score for h in keyword}
     return [
         _Fused(kb, key, score, dense_by_key.get(key), keyword_by_key.get(key))
@@ -206,20 +217,29 @@ def fuse(
 
 
 def _rrf_scores(
-    dense: Sequence[ScoredKey], keyword: Sequence[ScoredKey], settings: RetrievalSettings
+    dense: Sequence[ScoredKey],
+    keyword: Sequence[ScoredKey],
+    settings: RetrievalSettings,
+    dense_alone: Collection[int] = (),
 ) -> dict[int, float]:
     """Weighted reciprocal-rank fusion, normalised so that the best possible score is 1."""
     k, wd, wk = settings.rrf_k, settings.dense_weight, settings.keyword_weight
     best = (wd + wk) / (k + 1)
     scores: dict[int, float] = {}
     for weight, ranking in ((wd, dense), (wk, keyword)):
+        alone = (wd + wk) * settings.cross_lingual_weight if ranking is dense else 0.0
         for rank, hit in enumerate(ranking, start=1):
-            scores[hit.key] = scores.get(hit.key, 0.0) + weight / (k + rank) / best
+            own = alone if hit.key in dense_alone else weight
+            scores[hit.key] = scores.get(hit.key, 0.0) + own / (k + rank) / best
     return scores
 
 
 def _minmax_scores(
-    dense: Sequence[ScoredKey], keyword: Sequence[ScoredKey], settings: RetrievalSettings
+    dense: Sequence[ScoredKey],
+    keyword: Sequence[ScoredKey],
+    settings: RetrievalSettings,
+    dense_alone: Collection[int] = (),
+    dense_range: tuple[float, float] | None = None,
 ) -> dict[int, float]:
     """Each ranking's scores mapped to 0..1 over its candidates, then a weighted mean."""
     share = settings.minmax_dense_share
@@ -227,19 +247,27 @@ def _minmax_scores(
     if settings.keyword_weight == 0:
         weights = (1.0, 0.0)
     total = sum(weights) or 1.0
+    alone = (settings.cross_lingual_weight, 0.0) if weights[0] > 0 else weights
     scores: dict[int, float] = {}
-    for weight, ranking in zip(weights, (dense, keyword), strict=True):
-        for key, value in _unit_scale(ranking).items():
-            scores[key] = scores.get(key, 0.0) + weight / total * value
+    for index, ranking in enumerate((dense, keyword)):
+        units = _unit_scale(ranking, dense_range if index == 0 else None)
+        for key, value in units.items():
+            weight = alone[index] if key in dense_alone else weights[index] / total
+            scores[key] = scores.get(key, 0.0) + weight * value
     return scores
 
 
-def _unit_scale(ranking: Sequence[ScoredKey]) -> dict[int, float]:
+def _unit_scale(
+    ranking: Sequence[ScoredKey], bounds: tuple[float, float] | None = None
+) -> dict[int, float]:
+    """Scores mapped to 0..1 between the best and the last (or ``bounds``), clipped."""
     if not ranking:
         return {}
-    high, low = ranking[0].score, ranking[-1].score
+    high, low = bounds or (ranking[0].score, ranking[-1].score)
     span = high - low
-    return {h.key: (h.score - low) / span if span > 0 else 1.0 for h in ranking}
+    if span <= 0:
+        return {h.key: 1.0 for h in ranking}
+    return {h.key: min(1.0, max(0.0, (h.score - low) / span)) for h in ranking}
 
 
 def _rerank(

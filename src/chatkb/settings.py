@@ -121,6 +121,14 @@ class RetrievalSettings(_Section):
     rewrite: bool = Field(
         True, description="follow-ups: also search the LLM's standalone rewrite (fused)"
     )
+    cross_lingual: Literal["by-script", "off"] = Field(
+        "by-script",
+        description="knowledge bases holding Chinese and other-script documents: search "
+        "each script apart (docs/retrieval.md#cross-lingual) or as one",
+    )
+    cross_lingual_weight: float = Field(
+        0.6, ge=0, le=1, description="by-script: weight of a passage in the query's other script"
+    )
 
 
 class RerankerSettings(_Section):

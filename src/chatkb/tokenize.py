@@ -87,3 +87,15 @@ def _stem(word: str) -> str:
 @lru_cache(maxsize=1)
 def _stemmer() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("english")
+
+
+def is_cjk_text(text: str) -> bool:
+    """Whether ``text`` is written mostly in a CJK script (a fifth of its letters or more).
+
+    Decides which documents and questions are "Chinese" for cross-lingual search
+    (chatkb.scripts); a few Latin names in Chinese prose do not change it, nor do a few
+    ideographs in English."""
+    runs = _RUN.findall(text)
+    cjk = sum(len(r) for r in runs if _IS_CJK.match(r))
+    letters = sum(len(r) for r in runs)
+    return letters > 0 and cjk * 5 >= letters

@@ -1,0 +1,70 @@
+"""Cross-lingual retrieval on one knowledge base holding en-dev and zh-dev (docs/retrieval.md).
+
+    python benchmarks/bench_xling.py [--home DIR] [--modes off,by-script] [--limit N]
+        [--same-language]
+
+Builds (or reuses, with ``--home``) a knowledge base of both dev corpora, then runs the
+translated question sets of tests/data/xling (Chinese questions over English articles and
+the reverse) under each ``retrieval.cross_lingual`` mode, and with ``--same-language`` the
+dev sets' own questions on the same mixed knowledge base. Prints R@2000c, MRR@10, recall@5
+and wrong refusals per set and mode, and the CPU seconds each run took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("CHATKB_DATASETS", ROOT.parent / "shared" / "datasets"))
+XLING = ROOT / "tests" / "data" / "xling"
+METRICS = ("R@2000c", "mrr@10", "recall@5", "wrong_refusals")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, default=None, help="reuse/keep this CHATKB_HOME")
+    parser.add_argument("--modes", default="off,by-script", help="cross_lingual modes")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    parser.add_argument("--same-language", action="store_true", help="also the dev sets")
+    parser.add_argument("--threads", type=int, default=1, help="embedder threads")
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="chatkb-xling-"))
+    os.environ["CHATKB_HOME"] = str(home)
+    os.environ["CHATKB_EMBEDDER__THREADS"] = str(args.threads)
+    from chatkb.evaluation.qa import load_qa
+    from chatkb.evaluation.runner import evaluate
+    from chatkb.evaluation.summary import summarize
+    from chatkb.ingest import discover, ingest
+    from chatkb.kb import Library
+    from chatkb.settings import load_settings
+
+    library = Library(load_settings())
+    name = "mixed"
+    kb = library.open(name) if name in library.names() else library.create(name)
+    corpora = [DATASETS / "en-dev" / "corpus", DATASETS / "zh-dev" / "corpus"]
+    ingest(kb, discover(corpora), load_settings())
+    sets = {"zh→en": XLING / "zh-over-en.jsonl", "en→zh": XLING / "en-over-zh.jsonl"}
+    if args.same_language:
+        sets |= {
+            "en→en": DATASETS / "en-dev" / "qa.jsonl",
+            "zh→zh": DATASETS / "zh-dev" / "qa.jsonl",
+        }
+    print(f"{'set':<7} {'mode':<12} " + " ".join(f"{m:>14}" for m in METRICS) + "   cpu_s")
+    for label, path in sets.items():
+        items = load_qa(path)[: args.limit or None]
+        for mode in args.modes.split(","):
+            settings = load_settings(retrieval={"cross_lingual": mode})
+            started = time.process_time()
+            metrics = summarize(evaluate([kb], items, settings, top_k=10))
+            cpu = time.process_time() - started
+            values = " ".join(f"{float(metrics[m]):>14.3f}" for m in METRICS)
+            print(f"{label:<7} {mode:<12} {values}   {cpu:.1f}", flush=True)
+    print("uptime:", os.popen("uptime").read().strip())
+
+
+if __name__ == "__main__":
+    main()

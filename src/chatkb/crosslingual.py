@@ -40,6 +40,12 @@ class Rankings:
     own_range: tuple[float, float] | None
 
 
+# Above this many documents a knowledge base is searched as one: each script's search is a
+# filter over its document ids, which grows with the knowledge base (at a million chunks it
+# would cost more than the search itself), until stores index a chunk's script.
+MAX_DOCUMENTS = 5000
+
+
 def search_by_script(
     kb: KnowledgeBase,
     query: str,
@@ -48,7 +54,10 @@ def search_by_script(
     candidates: int,
     within: Collection[str] | None,
 ) -> Rankings | None:
-    """Each script's best candidates, or None when the knowledge base holds one script."""
+    """Each script's best candidates, or None when the knowledge base holds one script (or
+    too many documents for searching within each script to stay cheap)."""
+    if len(kb.documents()) > MAX_DOCUMENTS:
+        return None
     parts = partition(kb)
     if not parts.mixed or vector is None:
         return None

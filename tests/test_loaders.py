@@ -227,8 +227,9 @@ def test_scanned_pdf_without_ocr_says_so() -> None:
 
 
 def test_a_scan_longer_than_the_ocr_cap_fails_after_the_cap(tmp_path: Path) -> None:
-    """Blank pages all go to OCR (seconds each): 6 of them against a cap of 2 fail once the
-    third is reached, saying which setting to raise, instead of running on."""
+    """Pages without a text layer count as needing OCR (blank ones too, which OCR then
+    skips): 6 of them against a cap of 2 fail once the third is reached, saying which
+    setting to raise, instead of running on."""
     from pypdf import PdfWriter
 
     writer = PdfWriter()

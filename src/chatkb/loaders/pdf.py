@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 # PDFium is not thread-safe: every call into it, in this process, goes through this lock.
 _PDFIUM_LOCK = threading.Lock()
 _MIN_TEXT_CHARS = 20  # a page with less text than this is treated as a scan
+# A page with this much text over a picture covering nearly all of it is a scan that was
+# already OCR'd (a "searchable PDF"): its text layer is that picture's text, and reading the
+# picture again would cost seconds to duplicate every line.
+_USABLE_TEXT_CHARS = 200
+_PAGE_COVER = 0.85
 _OCR_LONG_SIDE = 2000  # pixels on the long side of a page rendered for OCR
 _LOAD_ERRORS = {
     2: "file not found or cannot be opened",
@@ -120,9 +125,11 @@ def _read_page(document: Any, index: int, options: LoaderOptions) -> _Page:
 
 def _images_to_ocr(page: Any, text: str, share: float) -> list[Image]:
     """The whole page when it is a scan (no text layer, or a few stray characters over a
-    page-sized picture), else each picture that covers at least ``share`` of the page."""
+    page-sized picture), else each picture that covers at least ``share`` of the page;
+    never the page-sized picture under a usable text layer."""
     text = text.strip()
-    pictures = _large_pictures(page, share)
+    below = _PAGE_COVER if len(text) >= _USABLE_TEXT_CHARS else None
+    pictures = _large_pictures(page, share, below=below)
     if not text or (len(text) < _MIN_TEXT_CHARS and pictures):
         return [_render(page)]
     return [picture.to_pil() for picture in pictures]
@@ -135,8 +142,9 @@ def _render(page: Any) -> Image:
     return bitmap.to_pil()  # type: ignore[no-any-return]
 
 
-def _large_pictures(page: Any, share: float) -> list[Any]:
-    """Bitmaps (not yet decoded to PIL) of the pictures covering ``share`` of the page."""
+def _large_pictures(page: Any, share: float, *, below: float | None = None) -> list[Any]:
+    """Bitmaps (not yet decoded to PIL) of the pictures covering ``share`` of the page (and
+    less than ``below`` of it, when given)."""
     import pypdfium2 as pdfium  # type: ignore[import-untyped]
 
     from chatkb.loaders._ocr import MAX_PIXELS
@@ -149,6 +157,7 @@ def _large_pictures(page: Any, share: float) -> list[Any]:
         pixels_wide, pixels_high = obj.get_px_size()
         if pixels_wide * pixels_high > MAX_PIXELS:
             continue  # rendering it would need gigabytes; the page text still counts
-        if (right - left) * (top - bottom) / page_area >= share:
+        cover = (right - left) * (top - bottom) / page_area
+        if cover >= share and (below is None or cover < below):
             pictures.append(obj.get_bitmap(render=True))
     return pictures

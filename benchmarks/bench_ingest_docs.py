@@ -13,6 +13,7 @@ builds it too, once per machine). Figures, not assertions.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -55,16 +56,27 @@ def main() -> None:
         print(f"{len(files)} files of {docs}, CPU cores: {os.cpu_count()}, load: {_load()}")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        add = subprocess.run([chatkb, "add", "docs", *map(str, files)], env=env,
+        add = subprocess.run([chatkb, "add", "docs", "--json", *map(str, files)], env=env,
                              capture_output=True, text=True)  # fmt: skip
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    for line in (add.stdout + add.stderr).splitlines():
-        if "fail" in line.lower() or "error" in line.lower():
-            print("  " + line)
-    print(f"exit status {add.returncode}; last line: {add.stdout.strip().splitlines()[-1:]}")
+    _report(add)
     print(f"wall {wall:.1f} s ({wall / 60:.2f} min), CPU {cpu:.1f} s, load after: {_load()}")
+
+
+def _report(add: subprocess.CompletedProcess[str]) -> None:
+    """The counts and each failed file, from ``chatkb add --json``."""
+    try:
+        summary = json.loads(add.stdout)
+    except json.JSONDecodeError:
+        print(f"exit status {add.returncode}; output: {(add.stdout + add.stderr)[-2000:]}")
+        return
+    counts = {k: summary[k] for k in ("added", "failed", "chunks", "embedded")}
+    print(f"exit status {add.returncode}; {counts}")
+    for outcome in summary["files"]:
+        if outcome.get("status") == "failed":
+            print(f"  failed {Path(outcome['source']).name}: {outcome.get('error')}")
 
 
 if __name__ == "__main__":

@@ -111,3 +111,18 @@ def test_real_scans_still_read_right(name: str, words: list[str]) -> None:
     text = squash(load_file(doc(name)).text)
     missing = [word for word in words if squash(word) not in text]
     assert not missing, f"{name}: not read: {missing}"
+
+
+def test_ocr_threads_sleep_when_idle() -> None:
+    """Spinning idle threads take CPU from the working one on a busy machine."""
+    from PIL import Image
+
+    from chatkb.loaders import _ocr
+
+    engine = _ocr._build_engine()
+    with Image.open(doc("zh_image_textbox.jpg")) as image:
+        assert "横向文本框" in "".join(engine(_ocr.flatten(image)).txts)  # loads every model
+    for stage in (engine.text_det, engine.text_cls, engine.text_rec):
+        options = stage.session.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert options.intra_op_num_threads == _ocr.ocr_threads()

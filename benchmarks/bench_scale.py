@@ -612,15 +612,17 @@ def serve_while_ingesting(work: Path, base: BaseCorpus, size: int) -> dict[str, 
 
         quiet = search_for(10)
         started = time.perf_counter()
-        adding = subprocess.Popen(
-            [*CHATKB, "add", "bench", str(folder), "--json"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        during = search_for(None, until=adding)
-        out, _ = adding.communicate()
+        report = work / "add.json"  # a file, not a pipe: a full pipe would stall the add
+        with report.open("w") as sink:
+            adding = subprocess.Popen(
+                [*CHATKB, "add", "bench", str(folder), "--json"],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.DEVNULL,
+            )
+            during = search_for(None, until=adding)
+            adding.wait()
+        out = report.read_text()
         took = time.perf_counter() - started
         after = search_for(5)
         rss = _peak_rss_mb(serving.pid)

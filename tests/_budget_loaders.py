@@ -42,12 +42,13 @@ class CrashLoader:
 
 @register_loader(".progresstest")
 class ProgressingLoader:
-    """A long scan: takes three seconds in all, reporting a page every quarter second."""
+    """A long scan: as many pages as the file says, a quarter second each, reporting each."""
 
     def load(self, path: Path, options: LoaderOptions) -> LoadedDocument:
         from chatkb.loaders import progress
 
-        for _ in range(12):
+        pages = int(path.read_text())
+        for _ in range(pages):
             time.sleep(0.25)
             progress.tick()
-        return LoadedDocument((Block("twelve pages read"),), file_type="progresstest")
+        return LoadedDocument((Block(f"{pages} pages read"),), file_type="progresstest")

@@ -25,12 +25,28 @@ HEADER = struct.Struct("<Q")
 
 
 def read_message(stream: IO[bytes]) -> Any:
-    """One message, or ``None`` at end of input."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
+    """One message, or ``None`` at end of input. The parent reads its workers unbuffered
+    (a buffer would hide a second message from ``select``), so reads may come up short."""
+    header = _read_exactly(stream, HEADER.size)
+    if header is None:
         return None
     (size,) = HEADER.unpack(header)
-    return pickle.loads(stream.read(size))
+    body = _read_exactly(stream, size)
+    if body is None:
+        raise EOFError("the message was cut short")
+    return pickle.loads(body)
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    parts: list[bytes] = []
+    left = size
+    while left:
+        part = stream.read(left)
+        if not part:
+            return None
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def encode(message: object) -> bytes:

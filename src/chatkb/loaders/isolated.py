@@ -252,6 +252,7 @@ def _start() -> _Worker:
         env={**os.environ, "PYTHONPATH": path},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        bufsize=0,  # answers unbuffered: what select says is readable is all there is
         start_new_session=True,  # a Ctrl-C in the terminal is the parent's to handle
     )
     worker = _Worker(process)

@@ -32,7 +32,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CHATKB_SERVER__PORT=7861
 COPY --from=build /wheels /tmp/wheels
 # One venv, no pip cache, no wheel left behind: the layer holds only what runs (not onnx's
-# own conformance tests, 17 MB: chatkb only writes a graph with onnx).
+# conformance tests, 17 MB, nor numpy's own tests, 17 MB).
 RUN python -m venv "$VIRTUAL_ENV" \
     && wheel="$(ls /tmp/wheels/chatkb-*.whl)" \
     && spec="chatkb${CHATKB_EXTRAS:+[${CHATKB_EXTRAS}]}" \
@@ -40,6 +40,8 @@ RUN python -m venv "$VIRTUAL_ENV" \
     && rm -rf /tmp/wheels \
     && find "$VIRTUAL_ENV" -name '__pycache__' -prune -exec rm -rf {} + \
     && rm -rf "$VIRTUAL_ENV"/lib/python*/site-packages/onnx/backend/test \
+        "$VIRTUAL_ENV"/lib/python*/site-packages/numpy/tests \
+        "$VIRTUAL_ENV"/lib/python*/site-packages/numpy/*/tests \
     && groupadd --system --gid 10001 chatkb \
     && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home chatkb \
     && mkdir -p /data \

@@ -56,9 +56,10 @@ def search_by_script(
 ) -> Rankings | None:
     """Each script's best candidates, or None when the knowledge base holds one script (or
     too many documents for searching within each script to stay cheap)."""
-    if len(kb.documents()) > MAX_DOCUMENTS:
+    documents = kb.documents()
+    if len(documents) > MAX_DOCUMENTS:
         return None
-    parts = partition(kb)
+    parts = partition(kb, documents)
     if not parts.mixed or vector is None:
         return None
     allowed = None if within is None else set(within)

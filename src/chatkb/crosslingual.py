@@ -31,13 +31,17 @@ class Rankings:
     ``dense`` holds the shifted scores the fusion ranks by, ``cosines`` the raw ones (hits
     report them); ``foreign`` are the passages in the other script than the query's, and
     ``own_range`` the best and last cosine of the query's script, which scales the dense
-    ranking as a one-script search would."""
+    ranking as a one-script search would. ``own_cosines`` and ``foreign_cosines`` are each
+    script's raw dense cosines, best first: the refusal gate judges each script against its
+    own background (chatkb.relevance)."""
 
     dense: list[ScoredKey]
     keyword: list[ScoredKey]
     cosines: dict[int, float]
     foreign: frozenset[int]
     own_range: tuple[float, float] | None
+    own_cosines: list[float]
+    foreign_cosines: list[float]
 
 
 # Above this many documents a knowledge base is searched as one: each script's search is a
@@ -84,7 +88,15 @@ def search_by_script(
     unseen = [h.key for h in keyword if h.key not in cosines]
     foreign.update(c.key for c in kb.fetch(unseen) if is_cjk_text(c.text) != query_cjk)
     own_range = (own[0].score, own[-1].score) if own else None
-    return Rankings(dense, keyword, cosines, frozenset(foreign), own_range)
+    return Rankings(
+        dense,
+        keyword,
+        cosines,
+        frozenset(foreign),
+        own_range,
+        own_cosines=[h.score for h in own],
+        foreign_cosines=[h.score for h in other],
+    )
 
 
 def _level(found: Sequence[ScoredKey]) -> float:

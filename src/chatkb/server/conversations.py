@@ -139,9 +139,6 @@ class ConversationStore:
             )
         return self.get(owner, conversation_id)
 
-    def rename(self, owner: str, conversation_id: str, title: str) -> Conversation:
-        return self.update(owner, conversation_id, title=title)
-
     def delete(self, owner: str, conversation_id: str) -> None:
         self.get(owner, conversation_id)
         self._conn().execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))

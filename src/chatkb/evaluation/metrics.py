@@ -15,10 +15,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from chatkb.text import CJK_LETTERS
+
 RECALL_KS = (1, 3, 5, 10)
 BUDGETS = (1000, 2000, 4000)
 
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+")
+_WORD = re.compile(rf"[{CJK_LETTERS}]|[^\W_]+")
 _ARTICLES = frozenset({"a", "an", "the"})
 _PUNCTUATION = frozenset(string.punctuation) | frozenset(
     "，。、；：？！“”‘’（）《》【】…—·「」『』"

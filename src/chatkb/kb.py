@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ from chatkb.store.base import (
     StoreStats,
 )
 from chatkb.store.cache import VectorCache
+from chatkb.timestamps import now_iso
 
 _NAME = re.compile(r"^[\w][\w.\-]{0,63}$")
 CONFIG_FILE = "kb.json"
@@ -317,7 +317,7 @@ class Library:
             chunk_overlap=overlap,
             window_chars=chunking.window_chars if window_chars is None else window_chars,
             description=description,
-            created_at=_now(),
+            created_at=now_iso(),
             **_prompt_fields(prompt or PromptTemplate()),
             store=location.to_json(),
         )
@@ -419,7 +419,3 @@ def write_config(directory: Path, config: KBConfig) -> None:
     tmp = directory / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(config.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     tmp.replace(directory / CONFIG_FILE)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import threading
 import time
@@ -23,6 +22,7 @@ from chatkb.errors import (
     NotFoundError,
 )
 from chatkb.filters import SearchFilter
+from chatkb.kb_names import check_name, is_valid_name
 from chatkb.llm.prompts import PromptTemplate
 from chatkb.models import Chunk
 from chatkb.passages import chunk_edit
@@ -39,7 +39,6 @@ from chatkb.store.base import (
 from chatkb.store.cache import VectorCache
 from chatkb.timestamps import now_iso
 
-_NAME = re.compile(r"^[\w][\w.\-]{0,63}$")
 CONFIG_FILE = "kb.json"
 
 
@@ -344,7 +343,7 @@ class Library:
                 return self._open[name]
         directory = self.root / name
         config_path = directory / CONFIG_FILE
-        if not _NAME.match(name) or not config_path.exists():
+        if not is_valid_name(name) or not config_path.exists():
             known = ", ".join(self.names()) or "none yet; create one with: chatkb kb create NAME"
             raise NotFoundError(f"no knowledge base named {name!r} (existing: {known})")
         config = KBConfig(**json.loads(config_path.read_text(encoding="utf-8")))
@@ -397,14 +396,6 @@ class Library:
         trash = self.root / f".deleting-{name}-{time.time_ns()}"
         kb.directory.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
-
-
-def check_name(name: str) -> None:
-    if not _NAME.match(name):
-        raise InvalidInputError(
-            f"invalid knowledge base name {name!r}: use up to 64 letters, digits, '_', '-' or "
-            "'.', starting with a letter or digit"
-        )
 
 
 def _prompt_fields(prompt: PromptTemplate) -> dict[str, str]:

@@ -25,11 +25,10 @@ from chatkb.doctor.report import (
     GpuInfo,
     ModelInfo,
     RuntimeInfo,
-    ServerInfo,
-    ServerModel,
     SystemInfo,
 )
 from chatkb.errors import ConfigError, DeviceError
+from chatkb.llm.servers import ServerInfo, ServerModel
 
 FIXTURES = Path(__file__).parent / "fixtures" / "doctor"
 

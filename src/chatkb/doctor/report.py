@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from chatkb.llm.servers import ServerInfo
 from chatkb.store.health import StoreCheck
 
 Status = Literal["ok", "info", "warn", "error"]
@@ -67,30 +68,6 @@ class RuntimeInfo:
     cuda_usable: bool | None = None
     devices: tuple[str, ...] = ()
     note: str | None = None
-
-
-@dataclass(frozen=True)
-class ServerModel:
-    name: str
-    size_bytes: int | None = None
-    family: str | None = None
-    embedding_only: bool = False
-    loaded: bool | None = None
-    vram_fraction: float | None = None
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """A model server chatkb is configured to use (or found, for Ollama on its default port)."""
-
-    role: str
-    kind: Literal["ollama", "openai"]
-    url: str
-    reachable: bool
-    models: tuple[ServerModel, ...] = ()
-    version: str | None = None
-    error: str | None = None
-    configured: bool = True
 
 
 @dataclass(frozen=True)

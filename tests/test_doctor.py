@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from chatkb.devices import Accelerators, resolve_device
 from chatkb.doctor.cuda_compat import check_runtime, max_cuda, min_driver
 from chatkb.doctor.decide import decide, driver_check
-from chatkb.doctor.devices import Accelerators, resolve_device
 from chatkb.doctor.nvidia import (
     cuda_version_from_int,
     gpus_from_query,
@@ -191,7 +191,7 @@ def test_auto_picks_cuda_then_cpu(caplog: pytest.LogCaptureFixture) -> None:
     gpus = Accelerators(cuda=("NVIDIA H100 80GB HBM3",))
     assert resolve_device("auto", gpus, model="m") == "cuda:0"
     assert resolve_device("auto", Accelerators(mps=True), model="m") == "mps"
-    with caplog.at_level("INFO", logger="chatkb.doctor.devices"):
+    with caplog.at_level("INFO", logger="chatkb.devices"):
         assert resolve_device("auto", Accelerators(), model="m") == "cpu"
     assert "auto → cpu" in caplog.text
 

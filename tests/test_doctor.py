@@ -19,6 +19,7 @@ from chatkb.doctor.nvidia import (
     parse_query_csv,
     parse_smi_summary,
 )
+from chatkb.doctor.render import summary_lines
 from chatkb.doctor.report import (
     DoctorReport,
     DriverInfo,
@@ -241,7 +242,7 @@ def test_decide_mismatch_of_a_used_runtime_fails_the_doctor() -> None:
     assert report.status == "error" and report.exit_code == 1
     names = [c.name for c in report.checks if c.status == "error"]
     assert names == ["cuda:torch", "embedder:sentence-transformers"]
-    lines = report.summary_lines()
+    lines = summary_lines(report)
     assert lines[0] == "chatkb doctor: error"
     assert any(line.startswith("[error] cuda:torch") and "fix:" in line for line in lines)
 

@@ -114,9 +114,3 @@ class DoctorReport:
         data["status"] = self.status
         data["ok"] = self.ok
         return data
-
-    def summary_lines(self) -> list[str]:
-        """A few log lines: hardware, each model's device, then every check that is not ok."""
-        from chatkb.doctor.render import summary_lines
-
-        return summary_lines(self)

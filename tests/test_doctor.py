@@ -10,26 +10,26 @@ from pathlib import Path
 
 import pytest
 
+from chatkb.devices import Accelerators, resolve_device
 from chatkb.doctor.cuda_compat import check_runtime, max_cuda, min_driver
 from chatkb.doctor.decide import decide, driver_check
-from chatkb.doctor.devices import Accelerators, resolve_device
 from chatkb.doctor.nvidia import (
     cuda_version_from_int,
     gpus_from_query,
     parse_query_csv,
     parse_smi_summary,
 )
+from chatkb.doctor.render import summary_lines
 from chatkb.doctor.report import (
     DoctorReport,
     DriverInfo,
     GpuInfo,
     ModelInfo,
     RuntimeInfo,
-    ServerInfo,
-    ServerModel,
     SystemInfo,
 )
 from chatkb.errors import ConfigError, DeviceError
+from chatkb.llm.servers import ServerInfo, ServerModel
 
 FIXTURES = Path(__file__).parent / "fixtures" / "doctor"
 
@@ -192,7 +192,7 @@ def test_auto_picks_cuda_then_cpu(caplog: pytest.LogCaptureFixture) -> None:
     gpus = Accelerators(cuda=("NVIDIA H100 80GB HBM3",))
     assert resolve_device("auto", gpus, model="m") == "cuda:0"
     assert resolve_device("auto", Accelerators(mps=True), model="m") == "mps"
-    with caplog.at_level("INFO", logger="chatkb.doctor.devices"):
+    with caplog.at_level("INFO", logger="chatkb.devices"):
         assert resolve_device("auto", Accelerators(), model="m") == "cpu"
     assert "auto → cpu" in caplog.text
 
@@ -242,7 +242,7 @@ def test_decide_mismatch_of_a_used_runtime_fails_the_doctor() -> None:
     assert report.status == "error" and report.exit_code == 1
     names = [c.name for c in report.checks if c.status == "error"]
     assert names == ["cuda:torch", "embedder:sentence-transformers"]
-    lines = report.summary_lines()
+    lines = summary_lines(report)
     assert lines[0] == "chatkb doctor: error"
     assert any(line.startswith("[error] cuda:torch") and "fix:" in line for line in lines)
 

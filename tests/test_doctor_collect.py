@@ -15,6 +15,7 @@ from chatkb.doctor import collect_report
 from chatkb.doctor.probe_gpu import QUERY, collect_driver
 from chatkb.doctor.probe_runtimes import probe_onnxruntime, probe_torch
 from chatkb.doctor.probe_system import collect_system
+from chatkb.doctor.render import summary_lines
 from chatkb.settings import Settings
 from conftest import Cli
 
@@ -176,7 +177,7 @@ def test_collect_report_loads_the_default_embedder(settings: Settings) -> None:
     llm = next(m for m in report.models if m.role == "llm")
     assert llm.backend == "extractive"
     assert report.ok
-    assert report.summary_lines()[0] == "chatkb doctor: ok"
+    assert summary_lines(report)[0] == "chatkb doctor: ok"
 
 
 def test_cli_doctor_json(cli: Cli) -> None:

@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from _datasets import datasets_dir
-from chatkb.doctor.servers import ollama_models, probe_ollama
 from chatkb.errors import ConfigError, InvalidInputError
 from chatkb.kb import Library
 from chatkb.llm import GenerationOptions, make_chat_model
@@ -32,6 +31,7 @@ from chatkb.llm.presets import (
     resolve_llm_settings,
 )
 from chatkb.llm.prompts import SYSTEM_EN, SYSTEM_ZH, PromptTemplate, answer_messages
+from chatkb.llm.servers import ollama_models, probe_ollama
 from chatkb.models import Hit, Message
 from chatkb.settings import LLMSettings
 from conftest import Cli
@@ -188,7 +188,7 @@ def test_auto_uses_the_first_chat_model(ollama_embed_first: str) -> None:
 
 
 def test_auto_without_ollama_is_extractive(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("INFO", logger="chatkb.llm.presets"):
+    with caplog.at_level("INFO", logger="chatkb.llm.servers"):
         assert make_chat_model(LLMSettings(backend="auto", ollama_url="http://127.0.0.1:9")) is None
     assert "answers are extractive" in caplog.text
 

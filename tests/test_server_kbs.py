@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from _server import isolated_settings
 from chatkb import __version__
 from chatkb.doctor import Check, DoctorReport, collect_report
+from chatkb.doctor.render import summary_lines
 from chatkb.doctor.report import DriverInfo, GpuInfo
 from chatkb.server import create_app
 from chatkb.server.hardware import HardwareReport, gpu_summary, warnings
@@ -121,7 +122,7 @@ def test_hardware_report_is_logged_at_startup(
         report = _state(c).hardware.wait(60)
         assert report is not None and report.models == ()  # no model was loaded for it
     lines = [r.getMessage() for r in caplog.records if r.name == "chatkb.server.hardware"]
-    assert lines[: len(report.summary_lines())] == report.summary_lines()
+    assert lines[: len(summary_lines(report))] == summary_lines(report)
     assert lines[0].startswith("chatkb doctor: ") and any(x.startswith("gpu: ") for x in lines)
 
 

@@ -18,7 +18,6 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +32,7 @@ from chatkb.passages import text_hash, windows_of
 from chatkb.prepare import Chunking, PreparedChunk, PreparedDocument, prepare
 from chatkb.settings import Settings
 from chatkb.store.base import ChunkRecord, DocumentRecord
+from chatkb.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +298,7 @@ def _records(
     if not chunks:
         raise LoadError("no text could be extracted")
     doc_id = _hash(f"{file.source}\0{content_hash}")[:16]
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = now_iso()
     record = DocumentRecord(
         doc_id=doc_id,
         source=file.source,

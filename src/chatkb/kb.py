@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from chatkb.errors import (
     NotFoundError,
 )
 from chatkb.filters import SearchFilter
+from chatkb.kb_names import check_name, is_valid_name
 from chatkb.llm.prompts import PromptTemplate
 from chatkb.models import Chunk
 from chatkb.passages import chunk_edit
@@ -38,8 +37,8 @@ from chatkb.store.base import (
     StoreStats,
 )
 from chatkb.store.cache import VectorCache
+from chatkb.timestamps import now_iso
 
-_NAME = re.compile(r"^[\w][\w.\-]{0,63}$")
 CONFIG_FILE = "kb.json"
 
 
@@ -317,7 +316,7 @@ class Library:
             chunk_overlap=overlap,
             window_chars=chunking.window_chars if window_chars is None else window_chars,
             description=description,
-            created_at=_now(),
+            created_at=now_iso(),
             **_prompt_fields(prompt or PromptTemplate()),
             store=location.to_json(),
         )
@@ -344,7 +343,7 @@ class Library:
                 return self._open[name]
         directory = self.root / name
         config_path = directory / CONFIG_FILE
-        if not _NAME.match(name) or not config_path.exists():
+        if not is_valid_name(name) or not config_path.exists():
             known = ", ".join(self.names()) or "none yet; create one with: chatkb kb create NAME"
             raise NotFoundError(f"no knowledge base named {name!r} (existing: {known})")
         config = KBConfig(**json.loads(config_path.read_text(encoding="utf-8")))
@@ -399,14 +398,6 @@ class Library:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def check_name(name: str) -> None:
-    if not _NAME.match(name):
-        raise InvalidInputError(
-            f"invalid knowledge base name {name!r}: use up to 64 letters, digits, '_', '-' or "
-            "'.', starting with a letter or digit"
-        )
-
-
 def _prompt_fields(prompt: PromptTemplate) -> dict[str, str]:
     return {
         "system_prompt": prompt.system_prompt,
@@ -419,7 +410,3 @@ def write_config(directory: Path, config: KBConfig) -> None:
     tmp = directory / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(config.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     tmp.replace(directory / CONFIG_FILE)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

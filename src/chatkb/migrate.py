@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatkb.errors import AlreadyExistsError, InvalidInputError, NotFoundError
-from chatkb.kb import KBConfig, KnowledgeBase, Library, check_name, write_config
+from chatkb.kb import KBConfig, KnowledgeBase, Library, write_config
+from chatkb.kb_names import check_name
 from chatkb.store import Store, StoreBackend, StoreLocation
 from chatkb.store.backends import EMBEDDED_FILES, remove_embedded
 

@@ -19,10 +19,11 @@ from functools import lru_cache
 import rjieba
 import snowballstemmer
 
+from chatkb.text import CJK_LETTERS
+
 # Runs of CJK ideographs (and kana/hangul), or runs of letters/digits of other scripts.
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
-_IS_CJK = re.compile(rf"[{_CJK}]")
+_RUN = re.compile(rf"[{CJK_LETTERS}]+|[^\W_{CJK_LETTERS}]+")
+_IS_CJK = re.compile(f"[{CJK_LETTERS}]")
 
 _EN_STOP = frozenset(
     "a an and are as at be been but by did do does for from had has have how i if in into is it"

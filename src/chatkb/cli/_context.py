@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from chatkb.kb import KnowledgeBase, Library
+from chatkb.kb_names import split_names
 from chatkb.settings import Settings, load_settings
 
 
@@ -31,7 +32,7 @@ class CliContext:
 
     def open_kbs(self, names: str) -> list[KnowledgeBase]:
         """``a,b`` opens two knowledge bases (searched together)."""
-        return [self.library.open(name.strip()) for name in names.split(",") if name.strip()]
+        return [self.library.open(name) for name in split_names(names)]
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

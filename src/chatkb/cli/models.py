@@ -10,10 +10,10 @@ from rich.table import Table
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
-from chatkb.doctor.report import ServerInfo
 from chatkb.doctor.servers import configured_servers, probe
 from chatkb.errors import ChatkbError
 from chatkb.llm.presets import resolve_llm_settings
+from chatkb.llm.servers import ServerInfo
 from chatkb.settings import LLMSettings, Settings
 
 

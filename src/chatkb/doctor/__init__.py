@@ -1,9 +1,10 @@
 """``chatkb doctor``: what this machine has, where each configured model runs, what is wrong.
 
 ``collect_report(settings)`` gathers everything (the server calls it at startup and logs
-``report.summary_lines()``); modules: ``probe_*`` collect, ``nvidia`` parses nvidia-smi,
-``cuda_compat`` and ``decide`` judge, ``render`` prints, ``devices`` is the device rule every
-local model follows.
+``render.summary_lines(report)``); modules: ``probe_*`` collect, ``nvidia`` parses
+nvidia-smi, ``cuda_compat`` and ``decide`` judge, ``render`` prints, ``servers`` picks the
+model servers to probe. The device rule every local model follows is ``chatkb.devices``; the
+server probes themselves are ``chatkb.llm.servers``.
 """
 
 from __future__ import annotations

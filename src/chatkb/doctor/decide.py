@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from chatkb.doctor.cuda_compat import check_runtime
-from chatkb.doctor.report import Check, DriverInfo, ModelInfo, RuntimeInfo, ServerInfo
+from chatkb.doctor.report import Check, DriverInfo, ModelInfo, RuntimeInfo
+from chatkb.llm.servers import ServerInfo
 
 # Which library a model backend runs on, so a driver/runtime mismatch of that library is an
 # error (the configured model cannot use the GPU) rather than a warning about an unused one.

@@ -7,11 +7,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from chatkb.doctor.report import ModelInfo, ServerInfo
+from chatkb.doctor.report import ModelInfo
 from chatkb.embedders import load_embedder
 from chatkb.errors import ChatkbError
 from chatkb.llm import make_chat_model
 from chatkb.llm.presets import resolve_llm_settings
+from chatkb.llm.servers import ServerInfo
 from chatkb.rerankers import make_reranker
 from chatkb.settings import Settings
 

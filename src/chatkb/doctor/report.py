@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from chatkb.llm.servers import ServerInfo
 from chatkb.store.health import StoreCheck
 
 Status = Literal["ok", "info", "warn", "error"]
@@ -70,30 +71,6 @@ class RuntimeInfo:
 
 
 @dataclass(frozen=True)
-class ServerModel:
-    name: str
-    size_bytes: int | None = None
-    family: str | None = None
-    embedding_only: bool = False
-    loaded: bool | None = None
-    vram_fraction: float | None = None
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """A model server chatkb is configured to use (or found, for Ollama on its default port)."""
-
-    role: str
-    kind: Literal["ollama", "openai"]
-    url: str
-    reachable: bool
-    models: tuple[ServerModel, ...] = ()
-    version: str | None = None
-    error: str | None = None
-    configured: bool = True
-
-
-@dataclass(frozen=True)
 class ModelInfo:
     """A configured model and where it really runs, found by loading or reaching it."""
 
@@ -137,9 +114,3 @@ class DoctorReport:
         data["status"] = self.status
         data["ok"] = self.ok
         return data
-
-    def summary_lines(self) -> list[str]:
-        """A few log lines: hardware, each model's device, then every check that is not ok."""
-        from chatkb.doctor.render import summary_lines
-
-        return summary_lines(self)

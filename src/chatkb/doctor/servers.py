@@ -1,24 +1,18 @@
-"""Reaching model servers: which answer, what models they offer, what Ollama holds in GPU memory.
+"""Which model servers ``chatkb models`` and ``chatkb doctor`` probe, from the settings.
 
-Used by ``chatkb models``, ``chatkb doctor`` and ``llm.backend = "auto"``. Every probe is
-short (a few seconds at most) and turns any failure into ``ServerInfo.error``.
+The probes themselves live with the models they reach, in ``chatkb.llm.servers``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlparse
 
-import httpx
-
-from chatkb.doctor.report import ServerInfo, ServerModel
 from chatkb.errors import ChatkbError
-from chatkb.llm.presets import get_preset, is_embedding_model, ollama_root, resolve_llm_settings
+from chatkb.llm.presets import get_preset, ollama_root, resolve_llm_settings
+from chatkb.llm.servers import PROBE_TIMEOUT_S, ServerInfo, probe_ollama, probe_openai
 from chatkb.settings import Settings
-
-PROBE_TIMEOUT_S = 3.0
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 @dataclass(frozen=True)
@@ -64,92 +58,6 @@ def probe(target: ServerTarget, timeout: float = PROBE_TIMEOUT_S) -> ServerInfo:
     return probe_openai(
         target.url, target.api_key, role=target.role, configured=target.configured, timeout=timeout
     )
-
-
-def probe_openai(
-    url: str,
-    api_key: str | None,
-    *,
-    role: str,
-    configured: bool = True,
-    timeout: float = PROBE_TIMEOUT_S,
-) -> ServerInfo:
-    """``GET {url}/models`` of an OpenAI-compatible server."""
-    base = url.rstrip("/")
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        with _client(base, timeout) as client:
-            body = _get_json(client, f"{base}/models", headers)
-    except _ProbeError as exc:
-        return ServerInfo(role, "openai", base, False, error=str(exc), configured=configured)
-    models = tuple(ServerModel(str(m.get("id"))) for m in body.get("data") or [] if m.get("id"))
-    return ServerInfo(role, "openai", base, True, models, configured=configured)
-
-
-def probe_ollama(
-    url: str, *, role: str = "ollama", configured: bool = True, timeout: float = PROBE_TIMEOUT_S
-) -> ServerInfo:
-    """Ollama's version, its pulled models (``/api/tags``) and what is loaded (``/api/ps``)."""
-    root = ollama_root(url)
-    try:
-        with _client(root, timeout) as client:
-            version = _get_json(client, f"{root}/api/version").get("version")
-            tags = _get_json(client, f"{root}/api/tags").get("models") or []
-            running = _get_json(client, f"{root}/api/ps").get("models") or []
-    except _ProbeError as exc:
-        return ServerInfo(role, "ollama", root, False, error=str(exc), configured=configured)
-    models = ollama_models(tags, running)
-    return ServerInfo(role, "ollama", root, True, models, version, configured=configured)
-
-
-def ollama_models(
-    tags: list[dict[str, Any]], running: list[dict[str, Any]]
-) -> tuple[ServerModel, ...]:
-    """Pulled models in Ollama's order, marked loaded with the share of them in GPU memory."""
-    loaded = {str(m.get("name") or m.get("model")): m for m in running}
-    return tuple(_ollama_model(tag, loaded.get(str(tag.get("name")))) for tag in tags)
-
-
-def _ollama_model(tag: dict[str, Any], running: dict[str, Any] | None) -> ServerModel:
-    name = str(tag.get("name") or tag.get("model"))
-    family = (tag.get("details") or {}).get("family")
-    fraction = None
-    if running is not None and running.get("size"):
-        fraction = round(float(running.get("size_vram") or 0) / float(running["size"]), 3)
-    return ServerModel(
-        name=name,
-        size_bytes=tag.get("size"),
-        family=family,
-        embedding_only=is_embedding_model(name, family),
-        loaded=running is not None,
-        vram_fraction=fraction,
-    )
-
-
-class _ProbeError(Exception):
-    pass
-
-
-def _client(url: str, timeout: float) -> httpx.Client:
-    # Loopback must not go through a proxy from the environment; remote servers may need one.
-    loopback = (urlparse(url).hostname or "") in _LOOPBACK
-    return httpx.Client(timeout=httpx.Timeout(timeout), trust_env=not loopback)
-
-
-def _get_json(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> Any:
-    try:
-        response = client.get(url, headers=headers or {})
-    except httpx.HTTPError as exc:
-        raise _ProbeError(f"not reachable: {type(exc).__name__}: {exc}") from exc
-    if response.status_code >= 400:
-        raise _ProbeError(f"{url} answered HTTP {response.status_code}: {response.text[:200]}")
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise _ProbeError(f"{url} did not answer JSON") from exc
-    if not isinstance(body, dict):
-        raise _ProbeError(f"{url} answered unexpected JSON")
-    return body
 
 
 def _kind(base_url: str, preset: str | None) -> Literal["ollama", "openai"]:

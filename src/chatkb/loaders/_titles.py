@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from chatkb.models import Block
+from chatkb.text import IDEOGRAPHS
 
 _MAX_TITLE_CHARS = 25
 _NUMBERED = (  # (pattern, heading level)
@@ -21,9 +22,9 @@ _NUMBERED = (  # (pattern, heading level)
     (re.compile(r"^[(（][一二三四五六七八九十]+[)）]"), 2),
     (re.compile(r"^\d+(\.\d+){2,}\.?\s*\S"), 3),
     (re.compile(r"^\d+\.\d+\.?\s*\S"), 2),
-    (re.compile(r"^\d{1,2}(?:[、.．]\s*|\s+)[\u4e00-\u9fff]"), 1),
+    (re.compile(rf"^\d{{1,2}}(?:[、.．]\s*|\s+)[{IDEOGRAPHS}]"), 1),
 )
-_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+_CHINESE = re.compile(f"[{IDEOGRAPHS}]")
 _TRAILING_PUNCTUATION = tuple("。，、；：！？…,.;:!?")
 
 

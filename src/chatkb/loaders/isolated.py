@@ -278,16 +278,6 @@ def pool() -> LoadPool:
         return _pool
 
 
-def load_isolated(
-    path: Path,
-    options: LoaderOptions,
-    budget: LoadBudget,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> LoadedDocument:
-    """``load_file`` in a worker process, within ``budget``; see ``LoadPool.load``."""
-    return pool().load(path, options, budget, should_stop)
-
-
 def prepare_isolated(
     path: Path,
     options: LoaderOptions,

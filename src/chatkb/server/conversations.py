@@ -13,12 +13,12 @@ import json
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from chatkb._sqlite import Connections, transaction
 from chatkb.errors import NotFoundError
 from chatkb.models import Answer, Message
+from chatkb.timestamps import now_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -73,7 +73,7 @@ class ConversationStore:
         kbs: list[str],
         settings: dict[str, object] | None = None,
     ) -> Conversation:
-        now = _now()
+        now = now_iso()
         conversation = Conversation(
             uuid.uuid4().hex, title[:200] or "New chat", kbs, now, now, settings or {}
         )
@@ -135,12 +135,9 @@ class ConversationStore:
             assignments = ", ".join(f"{column} = ?" for column in changes)
             self._conn().execute(
                 f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
-                (*changes.values(), _now(), conversation_id),
+                (*changes.values(), now_iso(), conversation_id),
             )
         return self.get(owner, conversation_id)
-
-    def rename(self, owner: str, conversation_id: str, title: str) -> Conversation:
-        return self.update(owner, conversation_id, title=title)
 
     def delete(self, owner: str, conversation_id: str) -> None:
         self.get(owner, conversation_id)
@@ -180,7 +177,7 @@ class ConversationStore:
     ) -> None:
         """Store a question and its answer; ``replace_last`` drops the last pair in the same
         transaction (a regenerated answer). ``citations`` default to the answer's own."""
-        now = _now()
+        now = now_iso()
         cited = [c.to_json() for c in answer.citations] if citations is None else citations
         with transaction(self._conn()) as conn:
             if replace_last:
@@ -231,7 +228,7 @@ class ConversationStore:
                 (conversation_id, seq, partner, partner_role),
             )
             conn.execute(
-                "UPDATE conversations SET updated_at = ? WHERE id = ?", (_now(), conversation_id)
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), conversation_id)
             )
 
     def set_feedback(self, owner: str, message_id: str, rating: int, reason: str) -> None:
@@ -246,7 +243,7 @@ class ConversationStore:
         conn.execute(
             "INSERT INTO feedback VALUES (?,?,?,?) ON CONFLICT(message_id) DO UPDATE SET "
             "rating = excluded.rating, reason = excluded.reason, created_at = excluded.created_at",
-            (message_id, rating, reason[:2000], _now()),
+            (message_id, rating, reason[:2000], now_iso()),
         )
 
 
@@ -285,7 +282,3 @@ def _message(row: tuple[object, ...]) -> dict[str, object]:
         "created_at": created_at,
         "feedback": feedback,
     }
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import unicodedata
 from pathlib import Path
 from typing import BinaryIO
@@ -128,7 +127,3 @@ def stored_sources(kb: KnowledgeBase) -> list[str]:
         for p in root.rglob("*")
         if p.is_file() and not p.name.startswith(".")
     )
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 
 from chatkb.doctor import DoctorReport, collect_report
+from chatkb.doctor.render import summary_lines
 from chatkb.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class HardwareReport:
         try:
             report = collect_report(self.settings, load_models=False)
             self.report = report
-            for line in report.summary_lines():
+            for line in summary_lines(report):
                 log.info("%s", line)
             if report.status != "ok":
                 log.warning(

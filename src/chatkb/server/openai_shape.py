@@ -16,8 +16,9 @@ from chatkb.answer import AnswerStream
 from chatkb.kb import KnowledgeBase
 from chatkb.models import Message
 from chatkb.server.answers import cited_json
+from chatkb.text import CJK_LETTERS
 
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\w+|[^\w\s]")
+_TOKEN = re.compile(rf"[{CJK_LETTERS}]|\w+|[^\w\s]")
 
 
 def count_tokens(text: str) -> int:

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatkb.filters import SearchFilter
+from chatkb.kb_names import NAME_PATTERN
 
-NAME_PATTERN = r"^[\w][\w.\-]{0,63}$"
 Name = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
 # A reference to a knowledge base in a list: never empty, always a possible name.
 KbName = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]

@@ -8,6 +8,7 @@ import uuid
 
 from chatkb.errors import InvalidInputError, NotFoundError
 from chatkb.kb import KnowledgeBase, Library
+from chatkb.kb_names import split_names
 from chatkb.llm import ChatModel
 from chatkb.rerankers import Reranker, make_reranker
 from chatkb.server.auth import Access, KeyRing, Principal
@@ -76,10 +77,10 @@ class ServerState:
     def open_kbs(
         self, names: list[str], principal: Principal, needed: Access = "read"
     ) -> list[KnowledgeBase]:
-        names = [n.strip() for name in names for n in name.split(",") if n.strip()]
+        names = split_names(names)
         if not names:
             raise InvalidInputError("name at least one knowledge base")
-        return [self.open_kb(name, principal, needed) for name in dict.fromkeys(names)]
+        return [self.open_kb(name, principal, needed) for name in names]
 
     def readable_names(self, principal: Principal) -> list[str]:
         return [name for name in self.library.names() if principal.can(name, "read")]

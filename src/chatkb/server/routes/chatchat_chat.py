@@ -19,6 +19,12 @@ from chatkb.models import Message
 from chatkb.options import AskOptions
 from chatkb.server.answers import start_answer
 from chatkb.server.auth import Principal
+from chatkb.server.chat_requests import (
+    ChatCompletionRequest,
+    HistoryItem,
+    history_messages,
+    split_messages,
+)
 from chatkb.server.chatchat import (
     answer_then_docs,
     chat_output,
@@ -27,20 +33,13 @@ from chatkb.server.chatchat import (
     with_score_threshold,
 )
 from chatkb.server.deps import PrincipalDep, StateDep
-from chatkb.server.routes.documents import save_uploads
-from chatkb.server.routes.openai import ChatCompletionRequest, split_messages
+from chatkb.server.documents import save_uploads
 from chatkb.server.state import ServerState
 from chatkb.server.streaming import error_event, in_thread, iterate_in_thread, sse, sse_response
 
 router = APIRouter(tags=["langchain-chatchat"])
 TEMP_TTL = timedelta(days=1)
 Mode = Literal["local_kb", "temp_kb", "search_engine"]
-
-
-class HistoryItem(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: str = Field(..., max_length=32)
-    content: str = Field("", max_length=20000)
 
 
 class KbChat(BaseModel):
@@ -71,14 +70,6 @@ class FileChat(BaseModel):
     def options(self) -> AskOptions:
         max_tokens = self.max_tokens if self.max_tokens and self.max_tokens > 0 else None
         return AskOptions(top_k=self.top_k, temperature=self.temperature, max_tokens=max_tokens)
-
-
-def history_messages(items: list[HistoryItem]) -> list[Message]:
-    return [
-        Message("user" if h.role in ("user", "human") else "assistant", h.content)
-        for h in items
-        if h.role in ("user", "human", "assistant", "ai")
-    ]
 
 
 def _kbs(state: ServerState, principal: Principal, mode: str, name: str) -> list[KnowledgeBase]:

@@ -19,8 +19,8 @@ from chatkb.server import files as originals
 from chatkb.server.answers import find
 from chatkb.server.chatchat import VS_TYPE, document, file_detail, keep, ok, sql_like_to_glob
 from chatkb.server.deps import PrincipalDep, StateDep
+from chatkb.server.documents import document_list, original_file, save_uploads
 from chatkb.server.jobs import Job
-from chatkb.server.routes.documents import document_list, download, save_uploads
 from chatkb.server.state import ServerState
 from chatkb.server.streaming import sse, sse_response
 
@@ -258,7 +258,8 @@ def download_doc(
     principal: PrincipalDep,
     preview: bool = False,
 ) -> FileResponse:
-    return download(knowledge_base_name, file_name, state, principal, download=not preview)
+    kb = state.open_kb(knowledge_base_name, principal)
+    return original_file(kb, file_name, download=not preview)
 
 
 @router.post("/recreate_vector_store", response_class=StreamingResponse)

@@ -23,6 +23,12 @@ from chatkb.answer import AnswerStream
 from chatkb.errors import ChatkbError, NotSupportedError
 from chatkb.options import AskOptions
 from chatkb.server.answers import start_answer
+from chatkb.server.chat_requests import (
+    ChatCompletionRequest,
+    HistoryItem,
+    history_messages,
+    split_messages,
+)
 from chatkb.server.chatchat import (
     answer_then_docs,
     chat_output,
@@ -31,8 +37,6 @@ from chatkb.server.chatchat import (
     with_score_threshold,
 )
 from chatkb.server.deps import PrincipalDep, StateDep
-from chatkb.server.routes.chatchat_chat import HistoryItem, history_messages
-from chatkb.server.routes.openai import ChatCompletionRequest, split_messages
 from chatkb.server.streaming import in_thread, iterate_in_thread, sse, sse_response
 
 router = APIRouter(tags=["langchain-chatchat"])

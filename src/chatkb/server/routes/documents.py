@@ -6,18 +6,16 @@ background job (see ``/api/jobs``). Documents are named by their source, URL-enc
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse
 
-from chatkb.errors import NotFoundError, PayloadTooLargeError
+from chatkb.errors import NotFoundError
 from chatkb.ingest import SourceFile, remove
-from chatkb.kb import KnowledgeBase
 from chatkb.server import files as originals
 from chatkb.server.deps import PrincipalDep, StateDep
+from chatkb.server.documents import document_list, original_file, save_uploads
 from chatkb.server.jobs import Job
 from chatkb.server.schemas import (
     DocumentPublic,
@@ -26,33 +24,8 @@ from chatkb.server.schemas import (
     RemovedPublic,
     UploadPublic,
 )
-from chatkb.server.state import ServerState
 
 router = APIRouter(prefix="/api/kbs/{name}/documents", tags=["documents"])
-INLINE_TYPES = {"application/pdf", "text/plain", "text/markdown", "image/png", "image/jpeg"}
-# Originals are whatever users uploaded: never a document that runs script in this origin.
-# Chromium's PDF viewer refuses sandboxed documents and runs PDF script apart from the page;
-# everything else opens sandboxed (an opaque origin) or downloads.
-ORIGINAL_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
-
-
-def save_uploads(
-    state: ServerState, kb: KnowledgeBase, uploads: list[UploadFile]
-) -> list[SourceFile]:
-    """Save uploads as originals; checks the file-count and per-file size limits."""
-    limits = state.settings.server
-    if len(uploads) > limits.max_files:
-        raise PayloadTooLargeError(
-            f"{len(uploads)} files in one request; the limit is {limits.max_files} "
-            "(server.max_files): upload them in several requests"
-        )
-    saved: list[SourceFile] = []
-    for upload in uploads:
-        name = upload.filename or "upload"
-        source = originals.save_upload(kb, name, upload.file, limits.max_upload_mb * 2**20)
-        saved.append(SourceFile(originals.stored_path(kb, source), source))
-    return saved
 
 
 @router.post("", response_model=UploadPublic, status_code=202)
@@ -83,18 +56,7 @@ def download(
     name: str, source: str, state: StateDep, principal: PrincipalDep, download: bool = False
 ) -> FileResponse:
     """The original file; PDFs and text open inline (``#page=N`` works) unless download=true."""
-    kb = state.open_kb(name, principal)
-    path = originals.original_path(kb, originals.document_name(kb, source))
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    inline = not download and media_type in INLINE_TYPES
-    pdf = inline and media_type == "application/pdf"
-    return FileResponse(
-        path,
-        media_type=media_type,
-        filename=path.name,
-        content_disposition_type="inline" if inline else "attachment",
-        headers={"Content-Security-Policy": PDF_CSP if pdf else ORIGINAL_CSP},
-    )
+    return original_file(state.open_kb(name, principal), source, download=download)
 
 
 @router.post("/{source:path}/reindex", response_model=JobPublic, status_code=202)
@@ -133,39 +95,6 @@ def delete_document(
     if not removed and not deleted:
         raise NotFoundError(f"no document {source!r} in knowledge base {name!r}")
     return RemovedPublic(source=source, removed_from_index=removed, removed_file=deleted)
-
-
-def document_list(state: ServerState, kb: KnowledgeBase) -> list[DocumentPublic]:
-    stored = set(originals.stored_sources(kb))
-    pending = {s for job in state.jobs.active(kb.name) for s in job.sources}
-    failed = _last_failures(state.jobs.recent(kb.name))
-    documents: dict[str, DocumentPublic] = {}
-    for record in kb.documents():
-        fields = record.to_json()
-        fields.pop("path")
-        fields.pop("content_hash")
-        status = "pending" if record.source in pending else "indexed"
-        has_original = record.source in stored or Path(record.path).is_file()
-        documents[record.source] = DocumentPublic.model_validate(
-            {**fields, "status": status, "has_original": has_original}
-        )
-    for source in sorted(stored - documents.keys()):
-        status = "pending" if source in pending else "failed" if source in failed else "not_indexed"
-        documents[source] = DocumentPublic(
-            source=source, status=status, has_original=True, error=failed.get(source)
-        )
-    return sorted(documents.values(), key=lambda d: d.source)
-
-
-def _last_failures(jobs: list[Job]) -> dict[str, str]:
-    failed: dict[str, str] = {}
-    for job in sorted(jobs, key=lambda j: j.created_at):
-        for outcome in job.outcomes:
-            if outcome.status == "failed":
-                failed[outcome.source] = outcome.error or "failed"
-            else:
-                failed.pop(outcome.source, None)
-    return failed
 
 
 def _job(job: Job | None) -> JobPublic | None:

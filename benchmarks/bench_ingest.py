@@ -73,7 +73,7 @@ def run(engine: str, threads: int, files: list[Path], chars: int, cache: Path) -
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     shown = f"0 (={os.cpu_count()})" if threads == 0 else str(threads)
     print(f"{engine:<14}{shown:>8}{chars / wall / 1000:>10.2f}{chars / cpu / 1000:>10.2f}"
-          f"{wall:>9.1f}{again:>9.2f}{wall / again:>9.0f}x{again_cpu:>10.2f}   {load}",
+          f"{wall:>9.1f}{again:>9.2f}{wall / again:>9.0f}x{again_cpu:>11.2f}   {load}",
           flush=True)  # fmt: skip
 
 
@@ -90,7 +90,7 @@ def main() -> None:
     print(f"corpus {args.corpus}: {len(files)} files, {chars} characters, "
           f"CPU cores: {os.cpu_count()}")  # fmt: skip
     print(f"{'engine':<14}{'threads':>8}{'kchars/s':>10}{'per CPU-s':>10}{'first s':>9}"
-          f"{'re-add s':>9}{'faster':>10}{'re-add CPU':>10}   load average")  # fmt: skip
+          f"{'re-add s':>9}{'faster':>10}{'re-add CPU':>11}   load average")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="chatkb-model-cache-") as cache:
         if "e5-small-onnx" in args.engines:
             _build_once(Path(cache))

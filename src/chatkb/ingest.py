@@ -4,7 +4,8 @@ Loading, splitting and tokenizing (``chatkb.prepare``) run in the loading worker
 one file ahead: while this process embeds and writes file *n*, the worker prepares file
 *n + 1*, so the two cores share the work.
 
-Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading; vectors
+Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading, and a
+run that finds every file unchanged starts no loading worker and builds no embedder; vectors
 are cached by the hash of the embedded text, committed batch by batch, so a killed run
 resumes without re-embedding; a file's chunks, vectors and keyword rows change in one
 transaction, so a kill at any moment leaves every index consistent with the catalog.
@@ -124,7 +125,7 @@ def ingest(
     """
     progress = progress or Progress()
     report = IngestReport()
-    embedder = kb.embedder()
+    embedder: Embedder | None = None  # built at the first file to index, not before
     options = loader_options(settings)
     config = kb.config
     chunking = Chunking(config.chunk_size, config.chunk_overlap, config.window_chars)
@@ -147,6 +148,8 @@ def ingest(
                 assert upcoming is not None
                 current = upcoming.result()
                 upcoming = ahead.submit(read, files[i + 1]) if i + 1 < len(files) else None
+                if embedder is None and current.outcome is None:
+                    embedder = kb.embedder()  # a wrong embedder still fails the whole run
                 outcome = _index(kb, file, current, embedder, settings, progress, should_stop)
             except _Stopped:  # mid-load or between two embedding batches: nothing written
                 stopped = True
@@ -257,7 +260,7 @@ def _index(
     kb: KnowledgeBase,
     file: SourceFile,
     read: _Read,
-    embedder: Embedder,
+    embedder: Embedder | None,
     settings: Settings,
     progress: Progress,
     stop: Callable[[], bool],
@@ -265,7 +268,7 @@ def _index(
     """Embed what is new in a file read and write it, in one transaction."""
     if read.outcome is not None:
         return read.outcome
-    assert read.prepared is not None
+    assert read.prepared is not None and embedder is not None
     try:
         record, records, texts = _records(
             file, read.prepared, read.content_hash, read.size, read.previous

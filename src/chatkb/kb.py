@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chatkb.embedders import Embedder, Vectors, load_embedder
+from chatkb.embedders import Embedder, Vectors, load_embedder, resolve_threads
 from chatkb.embedders.e5_engine import engine_order, vector_family, vectors_note
 from chatkb.errors import (
     AlreadyExistsError,
@@ -26,7 +26,7 @@ from chatkb.kb_names import check_name, is_valid_name
 from chatkb.llm.prompts import PromptTemplate
 from chatkb.models import Chunk
 from chatkb.passages import chunk_edit
-from chatkb.settings import Settings
+from chatkb.settings import EmbedderSettings, Settings
 from chatkb.store import StoreBackend, StoreLocation, make_backend
 from chatkb.store.base import (
     ChunkRecord,
@@ -245,10 +245,15 @@ class KnowledgeBase:
 
 
 class Library:
-    """All knowledge bases under ``Settings.kb_root``; shares embedders between them."""
+    """All knowledge bases under ``Settings.kb_root``; shares embedders between them.
 
-    def __init__(self, settings: Settings) -> None:
+    ``serving``: a server's library, whose embedder leaves a core to the searches when
+    ``embedder.threads`` is 0 (``resolve_threads``); a command's takes every core.
+    """
+
+    def __init__(self, settings: Settings, *, serving: bool = False) -> None:
         self.settings = settings
+        self.serving = serving
         self.root = settings.kb_root
         self._embedders: dict[str, Embedder] = {}
         self._backends: dict[str, StoreBackend] = {}
@@ -267,12 +272,18 @@ class Library:
         key = "|".join(engine_order(name, self.settings.embedder.e5_engine))
         with self._lock:
             if key not in self._embedders:
-                self._embedders[key] = load_embedder(name, self.settings.embedder)
+                self._embedders[key] = load_embedder(name, self.embedder_settings())
             return self._embedders[key]
+
+    def embedder_settings(self) -> EmbedderSettings:
+        """``embedder`` settings with the thread count resolved for this library's role."""
+        embedder = self.settings.embedder
+        threads = resolve_threads(embedder.threads, serving=self.serving)
+        return embedder.model_copy(update={"threads": threads})
 
     def sibling(self, settings: Settings) -> Library:
         """A library under other settings that shares this one's loaded embedders."""
-        other = Library(settings)
+        other = Library(settings, serving=self.serving)
         other._embedders, other._lock = self._embedders, self._lock
         other._backends = self._backends
         return other

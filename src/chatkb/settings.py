@@ -30,7 +30,11 @@ class EmbedderSettings(_Section):
     name: str = Field(
         "e5-small-onnx", description="registered embedder name for new knowledge bases"
     )
-    threads: int = Field(0, ge=0, description="CPU threads for local models; 0 = cores - 1 (min 1)")
+    threads: int = Field(
+        0,
+        ge=0,
+        description="CPU threads for local models; 0 = every core, cores - 1 (min 1) in a server",
+    )
     batch_size: int = Field(16, ge=1, description="texts per embedding call")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps (local models)")
     model: str | None = Field(None, description="model path or name, for backends that take one")

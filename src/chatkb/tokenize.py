@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import rjieba
-import snowballstemmer
+if TYPE_CHECKING:
+    import snowballstemmer
 
 from chatkb.text import CJK_LETTERS
 
@@ -73,8 +75,22 @@ def _cjk_words(run: str) -> list[str]:
     # Search mode also emits the shorter words inside long compounds (中华人民共和国 → 中华,
     # 人民, 共和国 …), so a query that uses a part still matches the whole. HMM on: words
     # outside the dictionary (names) are found as jieba finds them.
-    words = [w for w in rjieba.cut_for_search(run, True) if w.strip()]
+    words = [w for w in _jieba().cut_for_search(run, True) if w.strip()]
     return words or [run]
+
+
+def preload() -> None:
+    """Load jieba's dictionary now (a server at startup), not at the first Chinese text."""
+    _jieba()
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> ModuleType:
+    # Imported at the first Chinese text: loading its dictionary is most of this module's
+    # import cost, which a command that tokenizes nothing (an unchanged re-add) never pays.
+    import rjieba
+
+    return rjieba
 
 
 @lru_cache(maxsize=200_000)
@@ -87,6 +103,8 @@ def _stem(word: str) -> str:
 
 @lru_cache(maxsize=1)
 def _stemmer() -> snowballstemmer.stemmer:
+    import snowballstemmer
+
     return snowballstemmer.stemmer("english")
 
 

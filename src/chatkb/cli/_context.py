@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from chatkb.kb import KnowledgeBase, Library
-from chatkb.kb_names import split_names
-from chatkb.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from chatkb.kb import KnowledgeBase, Library
+    from chatkb.settings import Settings
 
 
 class CliContext:
@@ -17,12 +19,16 @@ class CliContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from chatkb.settings import load_settings  # at the first command that needs them
+
             self._settings = load_settings()
         return self._settings
 
     @property
     def library(self) -> Library:
         if self._library is None:
+            from chatkb.kb import Library
+
             self._library = Library(self.settings)
         return self._library
 
@@ -32,6 +38,8 @@ class CliContext:
 
     def open_kbs(self, names: str) -> list[KnowledgeBase]:
         """``a,b`` opens two knowledge bases (searched together)."""
+        from chatkb.kb_names import split_names
+
         return [self.library.open(name) for name in split_names(names)]
 
 

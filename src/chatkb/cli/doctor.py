@@ -6,8 +6,6 @@ import typer
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
-from chatkb.doctor import collect_report
-from chatkb.doctor.render import print_report
 
 
 def register_doctor_commands(app: typer.Typer) -> None:
@@ -25,6 +23,9 @@ def doctor(
 
     Exits with 1 when something configured cannot work.
     """
+    from chatkb.doctor import collect_report  # its HTTP client: for this command only
+    from chatkb.doctor.render import print_report
+
     report = collect_report(cli_context(ctx).settings, load_models=not no_load)
     if as_json:
         output.print_json(report.to_json())

@@ -9,12 +9,6 @@ import typer
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
-from chatkb.evaluation.qa import load_qa
-from chatkb.evaluation.report_html import render
-from chatkb.evaluation.runner import evaluate
-from chatkb.evaluation.summary import compare, load_run, to_json
-from chatkb.llm import make_answerer
-from chatkb.rerankers import make_reranker
 
 
 def register_eval_commands(app: typer.Typer) -> None:
@@ -44,6 +38,14 @@ def eval_command(
     limit: int = typer.Option(0, min=0, help="Only the first N questions (0 = all)."),
 ) -> None:
     """Measure retrieval quality (recall@k, R@Nc, MRR, nDCG, latency) on a QA file."""
+    # Imported here, not with the command line: every other command starts without them.
+    from chatkb.evaluation.qa import load_qa
+    from chatkb.evaluation.report_html import render
+    from chatkb.evaluation.runner import evaluate
+    from chatkb.evaluation.summary import load_run, to_json
+    from chatkb.llm import make_answerer
+    from chatkb.rerankers import make_reranker
+
     context = cli_context(ctx)
     settings = context.settings
     kbs = context.open_kbs(name)
@@ -72,6 +74,8 @@ def eval_command(
 
 
 def _print_metrics(document: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    from chatkb.evaluation.summary import compare
+
     rows = (
         compare(document, previous)
         if previous

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
 from chatkb.errors import InvalidInputError
-from chatkb.importers.chatchat import ImportOptions, ImportReport, import_chatchat
+
+if TYPE_CHECKING:
+    from chatkb.importers.chatchat import ImportReport
 
 EXIT_PARTIAL = 3  # as ``chatkb add``: some files failed, the rest are in
 
@@ -39,9 +42,12 @@ def chatchat(
 
     Exit code 0 when every file went in, 3 when some failed (the rest are kept), 1 on error.
     """
+    from chatkb.cli._progress import BarProgress
+    from chatkb.importers.chatchat import ImportOptions, import_chatchat
+
     context = cli_context(ctx)
     options = ImportOptions(_renames(rename), frozenset(only), all_files, embedder)
-    report = import_chatchat(context.library, path, options, progress=output.BarProgress)
+    report = import_chatchat(context.library, path, options, progress=BarProgress)
     _print(report, as_json)
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)

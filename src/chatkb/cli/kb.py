@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -10,8 +11,10 @@ from rich.table import Table
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
 from chatkb.llm.prompts import ANSWER_LANGUAGES, CITATION_STYLES, PromptTemplate
-from chatkb.migrate import migrate
-from chatkb.store import STORES, StoreLocation
+from chatkb.store import STORES
+
+if TYPE_CHECKING:
+    from chatkb.store import StoreLocation
 
 kb_app = typer.Typer(help="Create, list, inspect and delete knowledge bases.", no_args_is_help=True)
 
@@ -84,6 +87,8 @@ def migrate_(
     finished by running the same command again. Stop `chatkb serve` first, or restart it after.
     """
     library = cli_context(ctx).library
+    from chatkb.migrate import migrate
+
     report = migrate(library, name, to, as_name=as_name, progress=_copied)
     if as_json:
         output.print_json(report.to_json())

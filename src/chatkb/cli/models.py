@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
-from chatkb.doctor.servers import configured_servers, probe
 from chatkb.errors import ChatkbError
-from chatkb.llm.presets import resolve_llm_settings
-from chatkb.llm.servers import ServerInfo
-from chatkb.settings import LLMSettings, Settings
+
+if TYPE_CHECKING:
+    from chatkb.llm.servers import ServerInfo
+    from chatkb.settings import LLMSettings, Settings
 
 
 def register_models_commands(app: typer.Typer) -> None:
@@ -26,6 +27,8 @@ def models(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for programs."),
 ) -> None:
     """List the models each configured server offers (and a local Ollama's, if one runs)."""
+    from chatkb.doctor.servers import configured_servers, probe  # an HTTP client: only here
+
     settings = cli_context(ctx).settings
     servers = [probe(target) for target in configured_servers(settings)]
     hint = ollama_hint(settings.llm, servers)
@@ -60,6 +63,8 @@ def ollama_hint(llm: LLMSettings, servers: Sequence[ServerInfo]) -> str | None:
 
 
 def _llm_json(settings: Settings) -> dict[str, object]:
+    from chatkb.llm.presets import resolve_llm_settings
+
     try:
         llm = resolve_llm_settings(settings.llm)
         error = None

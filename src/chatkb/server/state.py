@@ -30,7 +30,7 @@ class ServerState:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.library = Library(settings)
+        self.library = Library(settings, serving=True)  # searches keep a core while it ingests
         # Chatchat's file chat: temporary knowledge bases, kept apart from the real ones.
         self.temp_library = self.library.sibling(
             settings.model_copy(update={"home": settings.home / TEMP_DIR})

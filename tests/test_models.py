@@ -265,7 +265,7 @@ def test_template_language_and_citations() -> None:
 def test_the_question_is_followed_by_a_short_reminder_in_its_language() -> None:
     # Small models follow the end of the user turn more than the system prompt.
     en = answer_messages("What is it?", [_hit("x")])[-1].content
-    assert en.endswith(PromptTemplate().reminder("What is it?")) and "like [1]" in en
+    assert en.endswith(PromptTemplate().reminder("What is it?")) and "square brackets" in en
     zh = answer_messages("这是什么？", [_hit("x")])[-1].content
     assert zh.endswith(PromptTemplate().reminder("这是什么？")) and "例如 [1]" in zh
     quiet = PromptTemplate(citation_style="none", answer_language="zh").reminder("What?")

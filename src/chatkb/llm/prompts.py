@@ -77,12 +77,13 @@ _REMINDER = {
         "lang_en": "用英文回答。",
     },
     "en": {
-        "task": "Answer the question in one or two sentences, using only the passages above "
-        "and their own words.",
-        "inline": "After the answer, write the number of the passage it comes from in square "
-        "brackets, like [1].",
-        "end": "End the answer with the numbers of the passages you used, like [1].",
-        "none": "",
+        # The task and the citation rule make one sentence: told apart ("After the answer,
+        # write [1]"), Qwen2.5-0.5B answered with the marker alone.
+        "task": "Reply with a full sentence that answers the question, using only the "
+        "passages above",
+        "inline": ", followed by the passage number in square brackets.",
+        "end": ", and end the answer with the numbers of the passages you used, like [1].",
+        "none": ".",
         "refuse": "If the passages do not contain the answer, say that the knowledge base does "
         "not contain it.",
         "auto": "",
@@ -136,7 +137,8 @@ class PromptTemplate:
         zh = is_chinese(question)
         parts = _REMINDER["zh" if zh else "en"]
         language = "auto" if self.answer_language == "auto" else f"lang_{self.answer_language}"
-        rules = [parts["task"], parts[self.citation_style], parts["refuse"], parts[language]]
+        task = parts["task"] + parts[self.citation_style]
+        rules = [task, parts["refuse"], parts[language]]
         return ("" if zh else " ").join(rule for rule in rules if rule)
 
 

@@ -71,6 +71,8 @@ def test_exact_match_and_f1_follow_squad_normalisation() -> None:
     # prediction "peace with israel" vs "peace": P = 1/3, R = 1 -> F1 = 0.5
     assert m.token_f1("peace with Israel", ["peace"]) == pytest.approx(0.5)
     assert m.token_f1("war", ["peace"]) == 0.0
+    assert m.exact_match("Peace [2].", ["peace"]) == 1.0
+    assert m.token_f1("peace [1][3]", ["peace"]) == 1.0
     assert m.token_f1("anything", ["nope", "anything"]) == 1.0
 
 

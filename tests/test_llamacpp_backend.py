@@ -35,8 +35,11 @@ def smol() -> Iterator[LlamaCppChat]:
 
 @pytest.mark.server
 def test_streams_an_answer_and_reports_its_device(smol: LlamaCppChat) -> None:
-    pieces = list(smol.stream([Message("user", "Say hello.")], GenerationOptions(0.0, 16)))
+    stream = smol.stream([Message("user", "Say hello.")], GenerationOptions(0.0, 16))
+    pieces = list(stream)
     assert len(pieces) > 1 and "".join(pieces).strip()
+    # llama.cpp's own token counts come through, as from any OpenAI-compatible server.
+    assert stream.usage is not None and 0 < stream.usage.completion_tokens <= 16
     assert smol.name == "SmolLM2-135M-Instruct.Q4_1"
     # The PyPI xllamacpp wheel is a CPU build: auto lands on the CPU and offloads nothing.
     gpus = llamacpp_accelerators().cuda

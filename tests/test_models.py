@@ -262,6 +262,16 @@ def test_template_language_and_citations() -> None:
     assert "Do not add citation markers" in none and "in English" in none
 
 
+def test_the_question_is_followed_by_a_short_reminder_in_its_language() -> None:
+    # Small models follow the end of the user turn more than the system prompt.
+    en = answer_messages("What is it?", [_hit("x")])[-1].content
+    assert en.endswith(PromptTemplate().reminder("What is it?")) and "square brackets" in en
+    zh = answer_messages("这是什么？", [_hit("x")])[-1].content
+    assert zh.endswith(PromptTemplate().reminder("这是什么？")) and "例如 [1]" in zh
+    quiet = PromptTemplate(citation_style="none", answer_language="zh").reminder("What?")
+    assert "[" not in quiet and "in Chinese" in quiet
+
+
 def test_template_own_system_prompt_keeps_the_rules() -> None:
     own = PromptTemplate(system_prompt="你是公司人事助理。").system("年假有几天？")
     assert own.startswith("你是公司人事助理。") and "[n]" in own and "不要编造" in own

@@ -21,6 +21,8 @@ RECALL_KS = (1, 3, 5, 10)
 BUDGETS = (1000, 2000, 4000)
 
 _WORD = re.compile(rf"[{CJK_LETTERS}]|[^\W_]+")
+# Citation markers ("[2]", "[1][3]") point at passages; they are not words of the answer.
+_CITATION_MARKER = re.compile(r"\[\d{1,3}\]")
 _ARTICLES = frozenset({"a", "an", "the"})
 _PUNCTUATION = frozenset(string.punctuation) | frozenset(
     "，。、；：？！“”‘’（）《》【】…—·「」『』"
@@ -116,9 +118,10 @@ def percentile(values: Sequence[float], q: float) -> float:
 def answer_tokens(text: str) -> list[str]:
     """Tokens for exact match and F1: CJK characters one by one, other words lower-cased.
 
-    Punctuation and the English articles are dropped, as in SQuAD's official scorer.
+    Punctuation and the English articles are dropped, as in SQuAD's official scorer, and so
+    are citation markers such as ``[2]``.
     """
-    normalised = unicodedata.normalize("NFKC", text).lower()
+    normalised = _CITATION_MARKER.sub(" ", unicodedata.normalize("NFKC", text)).lower()
     tokens = _WORD.findall(normalised)
     return [t for t in tokens if t not in _ARTICLES and t not in _PUNCTUATION]
 

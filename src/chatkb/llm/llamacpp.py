@@ -18,7 +18,7 @@ from typing import Any
 
 from chatkb.devices import Accelerators, resolve_device
 from chatkb.errors import ConfigError
-from chatkb.llm.base import GenerationOptions
+from chatkb.llm.base import GenerationOptions, Reported, Usage
 from chatkb.llm.llamacpp_server import LlamaCppServer, _import_xllamacpp, bundled_smollm2_path
 from chatkb.llm.openai_chat import OpenAIChat
 from chatkb.models import Message
@@ -130,8 +130,21 @@ class LlamaCppChat:
                 self._client = OpenAIChat(served.model_copy(update={"model": self._server.model}))
             return self._client
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
-        yield from self.start().stream(messages, options)
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Reported:
+        """The answer's pieces with llama.cpp's own token counts (``usage``) once streamed."""
+        return Reported(self._pieces(messages, options))
+
+    def _pieces(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> Iterator[str | Usage]:
+        # The model loads at the first piece read, not when the stream is made.
+        served = self.start().stream(messages, options)
+        try:
+            yield from served
+        finally:
+            served.close()
+        if served.usage is not None:
+            yield served.usage
 
     def close(self) -> None:
         with self._lock:

@@ -63,6 +63,36 @@ _PARTS = {
     },
 }
 
+# The reminder after the question. Small models (SmolLM2-135M, Qwen2.5-0.5B) follow the
+# last lines of the user turn far more than a system prompt placed before long passages:
+# without it they rarely cite and often retell the passages (docs/answers.md has figures).
+_REMINDER = {
+    "zh": {
+        "task": "请只根据上面的资料，用资料中的原话，以一两句话回答问题。",
+        "inline": "在回答后用方括号写出答案所在资料的编号，例如 [1]。",
+        "end": "在回答末尾用方括号列出所用资料的编号，例如 [1]。",
+        "none": "",
+        "refuse": "如果资料中没有答案，就说知识库中没有相关内容。",
+        "auto": "",
+        "lang_zh": "用中文回答。",
+        "lang_en": "用英文回答。",
+    },
+    "en": {
+        # The task and the citation rule make one sentence: told apart ("After the answer,
+        # write [1]"), Qwen2.5-0.5B answered with the marker alone.
+        "task": "Reply with a full sentence that answers the question, using only the "
+        "passages above",
+        "inline": ", followed by the passage number in square brackets.",
+        "end": ", and end the answer with the numbers of the passages you used, like [1].",
+        "none": ".",
+        "refuse": "If the passages do not contain the answer, say that the knowledge base does "
+        "not contain it.",
+        "auto": "",
+        "lang_zh": "Answer in Chinese.",
+        "lang_en": "Answer in English.",
+    },
+}
+
 
 @dataclass(frozen=True)
 class PromptTemplate:
@@ -103,6 +133,15 @@ class PromptTemplate:
         # Chinese sentences join without spaces, English ones with one.
         return persona + "\n\n" + ("" if zh else " ").join(rules)
 
+    def reminder(self, question: str) -> str:
+        """The short instruction put after the question: brevity, citations, refusal."""
+        zh = is_chinese(question)
+        parts = _REMINDER["zh" if zh else "en"]
+        language = "auto" if self.answer_language == "auto" else f"lang_{self.answer_language}"
+        task = parts["task"] + parts[self.citation_style]
+        rules = [task, parts["refuse"], parts[language]]
+        return ("" if zh else " ").join(rule for rule in rules if rule)
+
 
 def is_chinese(text: str) -> bool:
     """True when at least a fifth of the letters are CJK ideographs."""
@@ -126,8 +165,9 @@ def answer_messages(
     chinese = is_chinese(question)
     passages = "\n\n".join(f"{passage_header(n, h)}\n{h.text}" for n, h in enumerate(hits, 1))
     label_p, label_q = ("资料", "问题") if chinese else ("Passages", "Question")
-    user = f"{label_p}:\n{passages}\n\n{label_q}: {question}"
-    system = (template or PromptTemplate()).system(question)
+    chosen = template or PromptTemplate()
+    user = f"{label_p}:\n{passages}\n\n{label_q}: {question}\n\n{chosen.reminder(question)}"
+    system = chosen.system(question)
     return [Message("system", system), *history, Message("user", user)]
 
 

@@ -103,7 +103,7 @@ def test_ask_searches_with_the_rewritten_query(settings: Settings, home: Path, b
     assert answer.found and "1911" in answer.citations[0].text
     # The answer prompt keeps the user's own words and the earlier turns.
     final = model.sent[1]
-    assert final[-1].content.endswith("When was it founded?")
+    assert "Question: When was it founded?\n" in final[-1].content
     assert [m.content for m in final[1:3]] == [m.content for m in HISTORY]
 
 

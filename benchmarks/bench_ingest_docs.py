@@ -22,17 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import datasets_root, load_average
+
 
 def _default_docs() -> Path:
-    configured = os.environ.get("CHATKB_DATASETS")
-    root = (
-        Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared/datasets"
-    )
-    return root / "docs"
-
-
-def _load() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return datasets_root() / "docs"
 
 
 def main() -> None:
@@ -53,7 +47,7 @@ def main() -> None:
         env.update(CHATKB_HOME=home, CHATKB_EMBEDDER__CACHE_DIR=cache)
         subprocess.run([chatkb, "kb", "create", "docs"], env=env, check=True,
                        capture_output=True)  # fmt: skip
-        print(f"{len(files)} files of {docs}, CPU cores: {os.cpu_count()}, load: {_load()}")
+        print(f"{len(files)} files of {docs}, CPU cores: {os.cpu_count()}, load: {load_average()}")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         add = subprocess.run([chatkb, "add", "docs", "--json", *map(str, files)], env=env,
@@ -62,7 +56,7 @@ def main() -> None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     _report(add)
-    print(f"wall {wall:.1f} s ({wall / 60:.2f} min), CPU {cpu:.1f} s, load after: {_load()}")
+    print(f"wall {wall:.1f} s ({wall / 60:.2f} min), CPU {cpu:.1f} s, load after: {load_average()}")
 
 
 def _report(add: subprocess.CompletedProcess[str]) -> None:

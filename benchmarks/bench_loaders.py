@@ -10,9 +10,10 @@ its start-up time is printed separately.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
+
+from _common import IMAGES, datasets_root
 
 from chatkb.loaders import LoaderOptions, load_file
 
@@ -23,22 +24,10 @@ TEXT_PDFS = (
     "zh_mixed_text_and_image.pdf",
 )
 SCANS = ("zh_scanned_small_ocr.pdf", "en_scanned_image.pdf")
-IMAGES = (
-    "zh_image_chi_sim.jpeg",
-    "zh_image_textbox.jpg",
-    "zh_image_promo_banner.jpg",
-    "zh_image_transparent_text.png",
-    "en_image_table.png",
-    "en_image_layout_parser_table.jpg",
-)
 
 
 def _default_docs() -> Path:
-    configured = os.environ.get("CHATKB_DATASETS")
-    root = (
-        Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared/datasets"
-    )
-    return root / "docs"
+    return datasets_root() / "docs"
 
 
 def _pages(path: Path, options: LoaderOptions) -> tuple[int, float]:

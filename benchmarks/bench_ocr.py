@@ -18,29 +18,18 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import IMAGES, datasets_root, load_average
+
 SCANS = ("en_scanned_image.pdf", "zh_scanned_small_ocr.pdf", "zh_mixed_text_and_image.pdf")
-IMAGES = (
-    "zh_image_chi_sim.jpeg",
-    "zh_image_textbox.jpg",
-    "zh_image_promo_banner.jpg",
-    "zh_image_transparent_text.png",
-    "en_image_table.png",
-    "en_image_layout_parser_table.jpg",
-)
 _STAGES: list[list[float]] = []  # one [det, cls, rec] per OCR call of the current file
 
 
 def _default_docs() -> Path:
-    configured = os.environ.get("CHATKB_DATASETS")
-    root = (
-        Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared/datasets"
-    )
-    return root / "docs"
+    return datasets_root() / "docs"
 
 
 def _record_stages() -> None:
@@ -93,7 +82,7 @@ def main() -> None:
 
     import chatkb
 
-    print(f"chatkb from {Path(chatkb.__file__).parent}; load: {os.getloadavg()}")
+    print(f"chatkb from {Path(chatkb.__file__).parent}; load: {load_average()}")
     _record_stages()
     start = time.perf_counter()
     _load(docs / "zh_image_textbox.jpg")  # builds and warms the OCR engine
@@ -119,7 +108,7 @@ def main() -> None:
         f"{'total':34} {total_pages:5} {total_wall:7.2f} {total_cpu:6.2f}"
         f" {total_pages / total_wall:8.3f} {total_pages / total_cpu:12.3f}"
     )
-    print(f"load: {os.getloadavg()}")
+    print(f"load: {load_average()}")
     if args.save:
         args.save.write_text(json.dumps(texts, ensure_ascii=False, indent=1))
 

@@ -30,10 +30,9 @@ import time
 from pathlib import Path
 
 import httpx
+from _common import datasets_root, load_average
 
-DATASETS = Path(
-    os.environ.get("CHATKB_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets")
-)
+DATASETS = datasets_root()
 DOCS = [
     "docs/en_wiki_ibm.md",
     "docs/en_utf8_war_and_peace_1p.txt",
@@ -173,7 +172,7 @@ def run_clients(
 
     asyncio.run(run())
     elapsed = time.monotonic() - started
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     print(f"{clients} clients, {elapsed:.1f} s, CPU cores: {os.cpu_count()}, "
           f"embedder {embedder or 'default'}, load average {load}")  # fmt: skip
     report(results, errors, elapsed)

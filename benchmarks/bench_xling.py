@@ -18,8 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import datasets_root
+
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = Path(os.environ.get("CHATKB_DATASETS", ROOT.parent / "shared" / "datasets"))
+DATASETS = datasets_root()
 XLING = ROOT / "tests" / "data" / "xling"
 METRICS = ("R@2000c", "mrr@10", "recall@5", "wrong_refusals")
 

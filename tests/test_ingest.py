@@ -177,3 +177,47 @@ def test_long_chunks_are_embedded_as_sentence_windows(
     question = "马飚是哪个民族的"
     first = [retrieve([kb], question, settings.retrieval, top_k=1)[0] for kb in (windowed, whole)]
     assert first[0].text == first[1].text and "壮族" in first[0].text
+
+
+def test_small_files_fill_each_others_embedding_batches(
+    library: Library, settings: Settings, tmp_path: Path
+) -> None:
+    """A file's short last batch takes texts of files read after it; each text is embedded
+    once, and a later file finds its filled-in texts cached."""
+    from chatkb.ingest import _vectors
+    from chatkb.loaders import load_file
+    from chatkb.prepare import Chunking, prepare
+
+    kb = library.create("t")
+    config = kb.config
+    chunking = Chunking(config.chunk_size, config.chunk_overlap, config.window_chars)
+    first, *later = (
+        prepare(load_file(ZH / name), chunking)
+        for name in sorted(p.name for p in ZH.glob("*.txt"))[:4]
+    )
+    own = {h: t for part in first.chunks for h, t in part.embedded.items()}
+    batch = settings.embedder.batch_size
+    assert len(own) % batch, "the first file must leave its last batch short"
+    vectors, embedded = _vectors(kb, kb.embedder(), own, settings, Progress(), lambda: False, later)
+    assert set(vectors) == set(own)
+    later_texts = {h for doc in later for part in doc.chunks for h in part.embedded}
+    assert embedded == min(-(-len(own) // batch) * batch, len(own) + len(later_texts - set(own)))
+    filled = set(kb.known_vectors(list(later_texts - set(own))))
+    assert len(filled) == embedded - len(own)
+
+
+def test_many_small_files_embed_every_text_once(
+    library: Library, settings: Settings, tmp_path: Path
+) -> None:
+    kb = library.create("t")
+    names = sorted(p.name for p in ZH.glob("*.txt"))[:24]
+    folder = _copy(names, tmp_path / "docs")
+    report = ingest(kb, discover([folder]), settings)
+    assert (report.count("added"), report.count("failed")) == (24, 0)
+    assert kb.store.check_consistency() == []
+    with sqlite3.connect(kb.directory / "catalog.sqlite") as catalog:
+        stored = {row[0] for row in catalog.execute("SELECT text_hash FROM vectors")}
+    assert report.to_json()["embedded"] == len(stored), "no text embedded twice, none lost"
+    question = (folder / names[-1]).read_text(encoding="utf-8")[:40]
+    hits = retrieve([kb], question, settings.retrieval, top_k=1)
+    assert hits[0].source == names[-1]

@@ -1,8 +1,9 @@
 """The ingest flow: files → load → split → embed what is new → one transaction per file.
 
 Loading, splitting and tokenizing (``chatkb.prepare``) run in the loading worker process,
-one file ahead: while this process embeds and writes file *n*, the worker prepares file
-*n + 1*, so the two cores share the work.
+ahead of this one: while this process embeds and writes file *n*, the worker prepares file
+*n + 1* (and up to eight small files), so the two cores share the work, and a file's last
+embedding batch is filled with the texts of the small files read after it.
 
 Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading, and a
 run that finds every file unchanged starts no loading worker and builds no embedder; vectors
@@ -17,7 +18,6 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -31,6 +31,7 @@ from chatkb.loaders import LoaderOptions, check_size, load_file
 from chatkb.loaders.isolated import LoadBudget, LoadStopped, prepare_isolated
 from chatkb.passages import text_hash, windows_of
 from chatkb.prepare import Chunking, PreparedChunk, PreparedDocument, prepare
+from chatkb.read_ahead import ReadAhead
 from chatkb.settings import Settings
 from chatkb.store.base import ChunkRecord, DocumentRecord
 from chatkb.timestamps import now_iso
@@ -135,30 +136,26 @@ def ingest(
 
     progress.start(len(files))
     stopped = False
-    # One file is read ahead (loaded, split and tokenized in the loading worker process)
-    # while this thread embeds and writes the one before it.
-    ahead = ThreadPoolExecutor(1, thread_name_prefix="chatkb-read-ahead")
+    ahead = ReadAhead([f.path for f in files], lambda i: read(files[i]))
     try:
-        upcoming = ahead.submit(read, files[0]) if files else None
         for i, file in enumerate(files):
             if stopped := should_stop():
                 break
             progress.file_started(file.source)
             try:
-                assert upcoming is not None
-                current = upcoming.result()
-                upcoming = ahead.submit(read, files[i + 1]) if i + 1 < len(files) else None
+                current = ahead.take(i)
                 if embedder is None and current.outcome is None:
                     embedder = kb.embedder()  # a wrong embedder still fails the whole run
-                outcome = _index(kb, file, current, embedder, settings, progress, should_stop)
+                outcome = _index(
+                    kb, file, current, embedder, settings, progress, should_stop, ahead.ready(i)
+                )
             except _Stopped:  # mid-load or between two embedding batches: nothing written
                 stopped = True
                 break
             report.outcomes.append(outcome)
             progress.file_done(outcome)
     finally:
-        # A file read ahead for nothing (a stop, an error) is not waited for.
-        ahead.shutdown(wait=False, cancel_futures=True)
+        ahead.close()
     if report.count("added") or report.count("updated"):
         # The cache is emptied only after a whole run without failures: a stopped or failed
         # file's finished batches are kept for the run that completes it.
@@ -264,8 +261,10 @@ def _index(
     settings: Settings,
     progress: Progress,
     stop: Callable[[], bool],
+    upcoming: Sequence[_Read] = (),
 ) -> FileOutcome:
-    """Embed what is new in a file read and write it, in one transaction."""
+    """Embed what is new in a file read and write it, in one transaction. The texts of the
+    ``upcoming`` files fill its last embedding batch."""
     if read.outcome is not None:
         return read.outcome
     assert read.prepared is not None and embedder is not None
@@ -273,7 +272,8 @@ def _index(
         record, records, texts = _records(
             file, read.prepared, read.content_hash, read.size, read.previous
         )
-        vectors, embedded = _vectors(kb, embedder, texts, settings, progress, stop)
+        later = [r.prepared for r in upcoming if r.prepared is not None]
+        vectors, embedded = _vectors(kb, embedder, texts, settings, progress, stop, later)
         kb.write_document(record, records, vectors)
     except ChatkbError as exc:
         log.info("failed %s: %s", file.source, exc.message)
@@ -345,12 +345,21 @@ def _vectors(
     settings: Settings,
     progress: Progress,
     should_stop: Callable[[], bool],
+    later: Sequence[PreparedDocument] = (),
 ) -> tuple[dict[str, np.ndarray], int]:
-    """A vector for every text, embedding only those neither cached nor in the store."""
+    """A vector for every text, embedding only those neither cached nor in the store.
+
+    A last batch left short is filled with texts of the ``later`` files: cached like the
+    rest, they are found there when their file comes (many small files then embed in full
+    batches, which keep every embedder thread busy)."""
     hashes = list(texts)
     cached = kb.known_vectors(hashes)
     missing = [h for h in hashes if h not in cached]
     batch = settings.embedder.batch_size
+    if missing and len(missing) % batch:
+        filling = _filling(kb, texts, later, batch - len(missing) % batch)
+        texts = {**texts, **filling}
+        missing += list(filling)
     for i in range(0, len(missing), batch):
         if should_stop():  # finished batches stay cached: the next run goes on from here
             raise _Stopped
@@ -362,6 +371,19 @@ def _vectors(
         cached.update(zip(part, vectors, strict=True))
         progress.embedded(min(i + batch, len(missing)), len(missing))
     return {h: np.asarray(cached[h], dtype=np.float32) for h in hashes}, len(missing)
+
+
+def _filling(
+    kb: KnowledgeBase, texts: dict[str, str], later: Sequence[PreparedDocument], room: int
+) -> dict[str, str]:
+    """Up to ``room`` texts of the ``later`` files that are not embedded yet."""
+    candidates: dict[str, str] = {}
+    for document in later:
+        for part in document.chunks:
+            candidates.update((h, t) for h, t in part.embedded.items() if h not in texts)
+    known = kb.known_vectors(list(candidates))
+    fresh = [h for h in candidates if h not in known][:room]
+    return {h: candidates[h] for h in fresh}
 
 
 _hash = text_hash

@@ -152,7 +152,14 @@ class OnnxE5Embedder:
         """Pooled vectors of every window, one window per run, spread over the threads."""
         if self._pool is None or len(windows) < 2:
             return np.vstack([self._forward(w) for w in windows])
-        return np.vstack(list(self._pool.map(self._forward, windows)))
+        # Longest first: a window's cost grows with its length, so a long one started last
+        # would leave the other threads idle at the end of the batch.
+        order = sorted(range(len(windows)), key=lambda i: -len(windows[i]))
+        pooled = np.empty((len(windows), self.dim), dtype=np.float32)
+        results = self._pool.map(self._forward, [windows[i] for i in order])
+        for i, vector in zip(order, results, strict=True):
+            pooled[i] = vector
+        return pooled
 
     def _forward(self, window: list[int]) -> np.ndarray:
         ids = np.asarray([window], dtype=np.int64)

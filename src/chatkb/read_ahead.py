@@ -1,0 +1,60 @@
+"""Files read in order in one background thread, ahead of the thread that indexes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# A file up to this size on disk is read further ahead, up to ``AHEAD_SMALL`` files, so that
+# the texts of many small files fill one embedding batch (docs/retrieval.md#speed); a larger
+# file is read only once it is the next one, so at most two large files are held in memory.
+SMALL_FILE = 1 << 20
+AHEAD_SMALL = 8
+
+
+class ReadAhead(Generic[T]):
+    """``read(i)`` of every file in order, one file ahead of ``take`` (more while small)."""
+
+    def __init__(self, paths: Sequence[Path], read: Callable[[int], T]) -> None:
+        self._paths, self._read = paths, read
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="chatkb-read-ahead")
+        self._futures: dict[int, Future[T]] = {}
+        self._submitted = 0
+
+    def take(self, i: int) -> T:
+        """File ``i``'s read (waiting for it, raising what it raised), the next ones set going."""
+        self._top_up(i)
+        return self._futures.pop(i).result()
+
+    def ready(self, i: int) -> list[T]:
+        """The reads after file ``i`` that have already finished, in order, without waiting."""
+        done: list[T] = []
+        for n in range(i + 1, self._submitted):
+            future = self._futures.get(n)
+            if future is None or not future.done() or future.exception() is not None:
+                break
+            done.append(future.result())
+        return done
+
+    def close(self) -> None:
+        """Stop reading; a file read ahead for nothing (a stop, an error) is not waited for."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _top_up(self, i: int) -> None:
+        while self._submitted < len(self._paths):
+            n = self._submitted
+            if n > i + 1 and (n > i + AHEAD_SMALL or not _small(self._paths[n])):
+                break
+            self._futures[n] = self._pool.submit(self._read, n)
+            self._submitted += 1
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= SMALL_FILE
+    except OSError:  # its read reports the error
+        return False

@@ -154,19 +154,20 @@ class KeywordIndex:
         mean_tokens: float,
         within: Collection[str] | None,
     ) -> list[ScoredKey]:
-        """BM25 of the tail's chunks, with the index's counts (the tail is small next to
-        it, so leaving it out of document frequencies changes scores very little)."""
+        """BM25 of the tail's chunks. Document counts are the index's plus the tail's own
+        (a chunk replaced in the tail still counts in the index until tantivy merges its
+        segment, as every deleted document does in tantivy's BM25)."""
         live = [(key, chunk) for key, chunk in tail.items() if chunk is not None]
+        if not live:
+            return []
+        total = searcher.num_docs + len(live)
+        idf = {}
+        for term in terms:
+            df = searcher.doc_freq(TOKENS, term) + sum(term in c.counts for _, c in live)
+            idf[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
         if within is not None:
             allowed = set(within)
             live = [(key, chunk) for key, chunk in live if chunk.doc in allowed]
-        if not live:
-            return []
-        total = max(searcher.num_docs, 1)
-        idf = {}
-        for term in terms:
-            df = searcher.doc_freq(TOKENS, term)
-            idf[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
         mean = max(mean_tokens, 1.0)
         out = []
         for key, chunk in live:

@@ -176,7 +176,7 @@ def test_within_keeps_to_its_documents_in_the_index_and_in_the_tail(tmp_path: Pa
     allowed = chunk_keys(store, "d1v0") | chunk_keys(store, "d7v0")
     met = set()
     for terms in questions()[:30]:
-        hits = store.keyword_search(terms + ["v1x0", "v7x0"], 20, within=scope)
+        hits = store.keyword_search([*terms, "v1x0", "v7x0"], 20, within=scope)
         assert hits and set(keys(hits)) <= allowed
         met |= set(keys(hits))
     assert met & chunk_keys(store, "d1v0") and met & chunk_keys(store, "d7v0")
@@ -280,7 +280,7 @@ def test_kills_during_writes_and_commits_leave_a_consistent_index(tmp_path: Path
     script.write_text(_KILLED_WRITER.format(tests=str(Path(__file__).parent), folder=str(folder)))
     rng = np.random.default_rng(0)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for attempt in range(6):
+    for _attempt in range(6):
         process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, env=env)
         assert process.stdout is not None
         process.stdout.readline()  # at least one round: builds and commits have run

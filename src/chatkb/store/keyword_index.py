@@ -295,6 +295,8 @@ class KeywordIndex:
         """Commit the log after the published position into the index, in batches, once at
         least ``at_least`` entries wait; build a new index when there is none to follow.
         Without ``wait``, nothing is done while another process holds the folder."""
+        if not self._fold_due(conn, at_least):
+            return
         with keyword_files.locked(self.folder, wait=wait) as held:
             if not held:
                 return
@@ -312,6 +314,18 @@ class KeywordIndex:
             except _Damaged as problem:
                 log.warning("the keyword index of %s is rebuilt: %s", self.folder, problem)
                 self._build(conn)
+
+    def _fold_due(self, conn: sqlite3.Connection, at_least: int) -> bool:
+        """Whether ``_fold`` may have anything to do (checked again under the lock): the
+        log has moved on, or this process has not opened the published index (it may not
+        open at all: then it is rebuilt)."""
+        published = keyword_files.current(self.folder)
+        if published is None or not _follows(conn, published.seq):
+            return True
+        view = self._view
+        if view is None or view.published.folder != published.folder:
+            return True
+        return dense_log.head(conn) - published.seq >= at_least
 
     def _commit(
         self, conn: sqlite3.Connection, index: tantivy.Index, published: Published

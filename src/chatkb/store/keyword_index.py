@@ -23,26 +23,22 @@ current, and wakes the thread to build or catch up.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import shutil
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tantivy
 
-from chatkb.store import dense_log, keyword_files
+from chatkb.store import dense_log, keyword_files, keyword_tail
 from chatkb.store.base import ScoredKey
 from chatkb.store.keyword_files import DOC, KEY, TOKENS, Published
 
 log = logging.getLogger(__name__)
 
-K1, B = 1.2, 0.75  # FTS5's bm25() and tantivy's
 # Log entries one search reads into the tail itself; beyond, it answers from FTS5 and the
 # background thread catches the index up.
 _SYNC_ENTRIES = 1000
@@ -57,20 +53,7 @@ _SYNC_BUILD = 2000
 _FOLD_BATCH = 50_000
 _BUILD_BATCH = 20_000
 
-_TOKENS_OF = (
-    "SELECT c.id, c.doc_id, k.tokens FROM chunks c JOIN keywords k ON k.rowid = c.id "
-    "WHERE c.id IN (SELECT value FROM json_each(?))"
-)
 _ALL_TOKENS = "SELECT c.id, c.doc_id, k.tokens FROM chunks c JOIN keywords k ON k.rowid = c.id"
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """A tail chunk as the catalog holds it now."""
-
-    doc: str
-    counts: Counter[str]
-    length: int
 
 
 @dataclass
@@ -81,7 +64,7 @@ class _View:
     index: tantivy.Index
     searcher: tantivy.Searcher
     read_to: int  # the log position the tail is read up to
-    tail: dict[int, _Chunk | None] = field(default_factory=dict)  # None: removed
+    tail: dict[int, keyword_tail.Chunk | None] = field(default_factory=dict)  # None: removed
 
 
 class KeywordIndex:
@@ -107,6 +90,17 @@ class KeywordIndex:
         self, terms: Sequence[str], k: int, within: Collection[str] | None
     ) -> list[ScoredKey] | None:
         """The ``k`` best chunks for an OR of ``terms``; None when FTS5 must answer."""
+        try:
+            return self._search(terms, k, within)
+        except Exception:  # a derived index: FTS5 answers, and the worker rebuilds or retries
+            log.exception("the keyword index of %s could not answer", self.folder)
+            self._view = None
+            self._wake_worker()
+            return None
+
+    def _search(
+        self, terms: Sequence[str], k: int, within: Collection[str] | None
+    ) -> list[ScoredKey] | None:
         conn = self._connect()
         if not self._in_use(conn):
             return None
@@ -126,7 +120,7 @@ class KeywordIndex:
             for (score, _), key in zip(hits, keys, strict=True)
             if key is not None and key not in tail
         ]
-        found += self._score_tail(view.searcher, tail, terms, view.published.mean_tokens, within)
+        found += keyword_tail.score(view.searcher, tail, terms, view.published.mean_tokens, within)
         found.sort(key=lambda s: (-s.score, s.key))
         return found[:k]
 
@@ -145,41 +139,6 @@ class KeywordIndex:
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, words), (tantivy.Occur.Must, scope)]
         )
-
-    @staticmethod
-    def _score_tail(
-        searcher: tantivy.Searcher,
-        tail: dict[int, _Chunk | None],
-        terms: Sequence[str],
-        mean_tokens: float,
-        within: Collection[str] | None,
-    ) -> list[ScoredKey]:
-        """BM25 of the tail's chunks. Document counts are the index's plus the tail's own
-        (a chunk replaced in the tail still counts in the index until tantivy merges its
-        segment, as every deleted document does in tantivy's BM25)."""
-        live = [(key, chunk) for key, chunk in tail.items() if chunk is not None]
-        if not live:
-            return []
-        total = searcher.num_docs + len(live)
-        idf = {}
-        for term in terms:
-            df = searcher.doc_freq(TOKENS, term) + sum(term in c.counts for _, c in live)
-            idf[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
-        if within is not None:
-            allowed = set(within)
-            live = [(key, chunk) for key, chunk in live if chunk.doc in allowed]
-        mean = max(mean_tokens, 1.0)
-        out = []
-        for key, chunk in live:
-            norm = K1 * (1 - B + B * chunk.length / mean)
-            score = 0.0
-            for term in terms:
-                tf = chunk.counts.get(term, 0)
-                if tf:
-                    score += idf[term] * tf * (K1 + 1) / (tf + norm)
-            if score > 0:
-                out.append(ScoredKey(key, score))
-        return out
 
     # -- which tier ------------------------------------------------------------------------
 
@@ -230,7 +189,7 @@ class KeywordIndex:
             if head > view.read_to:
                 if view.read_to < dense_log.floor(conn):
                     return None  # trimmed past this index: the worker rebuilds it
-                view.tail = _read_tail(conn, view.tail, view.read_to, head)
+                view.tail = keyword_tail.read(conn, view.tail, view.read_to, head)
                 view.read_to = head
             if len(view.tail) >= _FOLD_AT:
                 self._wake_worker()
@@ -335,7 +294,7 @@ class KeywordIndex:
             head = dense_log.head(conn)
             upto = min(head, published.seq + _FOLD_BATCH)
             keys = dense_log.touched(conn, published.seq, upto).tolist()
-            rows = _rows_of(conn, keys)
+            rows = keyword_tail.rows_of(conn, keys)
             # Caught up to the catalog: the index must then hold exactly its chunks.
             expected = _chunk_count(conn) if upto == head else None
         finally:
@@ -407,29 +366,3 @@ def _follows(conn: sqlite3.Connection, seq: int) -> bool:
     after it are still there, and it is not ahead of the catalog (a catalog put back from a
     copy, say)."""
     return dense_log.floor(conn) <= seq <= dense_log.head(conn)
-
-
-def _rows_of(conn: sqlite3.Connection, keys: list[int]) -> list[tuple[int, str, str]]:
-    rows: list[tuple[int, str, str]] = []
-    for start in range(0, len(keys), 5000):
-        part = json.dumps(keys[start : start + 5000])
-        rows.extend(conn.execute(_TOKENS_OF, (part,)).fetchall())
-    return rows
-
-
-def _read_tail(
-    conn: sqlite3.Connection, tail: dict[int, _Chunk | None], after: int, upto: int
-) -> dict[int, _Chunk | None]:
-    """``tail`` with the chunks logged in (after, upto] as the catalog holds them now."""
-    conn.execute("BEGIN")
-    try:
-        keys = dense_log.touched(conn, after, upto).tolist()
-        rows = _rows_of(conn, keys)
-    finally:
-        conn.execute("COMMIT")
-    new: dict[int, _Chunk | None] = dict(tail)
-    new.update(dict.fromkeys(keys))
-    for key, doc, tokens in rows:
-        words = tokens.split()
-        new[key] = _Chunk(doc, Counter(words), len(words))
-    return new

@@ -166,6 +166,23 @@ def test_every_write_is_seen_at_once_by_this_process_and_another(tmp_path: Path)
     reader.close()
 
 
+def test_a_process_below_the_threshold_moves_to_the_index_as_another_writes(
+    tmp_path: Path,
+) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    writer = EmbeddedStore(tmp_path, DIM, keyword_index_min_chunks=150)
+    writer.replace_document(*document(0))
+    reader = EmbeddedStore(tmp_path, DIM, keyword_index_min_chunks=150)
+    assert reader.keyword_search(["v0x0"], 10)
+    assert reader._keywords.search(["v0x0"], 10, None) is None  # FTS5 answered
+    for i in range(1, 8):
+        writer.replace_document(*document(i))
+    writer.maintain()  # past the threshold: the index is built
+    assert set(from_index(reader, ["v7x0"], 100)) == chunk_keys(reader, "d7v0")
+    writer.close()
+    reader.close()
+
+
 def test_within_keeps_to_its_documents_in_the_index_and_in_the_tail(tmp_path: Path) -> None:
     store = tiered(tmp_path)
     for i in range(6):

@@ -143,7 +143,9 @@ class KeywordIndex:
     # -- which tier ------------------------------------------------------------------------
 
     def _in_use(self, conn: sqlite3.Connection) -> bool:
-        if self._enabled is None:
+        # Below the threshold, the count is taken again once enough has been written (by
+        # this process or another): a server crosses it while the CLI adds.
+        if self._enabled is None or (not self._enabled and self._recount_due(conn)):
             self._count(conn)
         return bool(self._enabled)
 

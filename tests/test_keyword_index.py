@@ -314,3 +314,22 @@ def test_kills_during_writes_and_commits_leave_a_consistent_index(tmp_path: Path
             if version:
                 assert from_index(store, [f"v{index}x{version - 1}"]) == []
         store.close()
+
+
+def test_without_the_tantivy_wheel_fts5_answers_at_every_size(tmp_path: Path) -> None:
+    script = f"""
+import sys
+sys.modules["tantivy"] = None  # as if the wheel were not installed
+sys.path[:0] = [{str(Path(__file__).parent)!r}]
+from pathlib import Path
+from test_keyword_index import chunk_keys, document, tiered
+store = tiered(Path({str(tmp_path)!r}))
+store.replace_document(*document(0))
+store.maintain()
+hits = store.keyword_search(["v0x0"], 100)
+assert {{h.key for h in hits}} == chunk_keys(store, "d0v0"), hits
+assert not Path({str(tmp_path)!r}, "keywords").exists()
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -26,7 +27,6 @@ from chatkb.store.base import (
     require_vectors,
 )
 from chatkb.store.dense import DenseIndex, DenseTuning
-from chatkb.store.keyword_index import KeywordIndex
 
 # Chunks from which keyword search leaves FTS5 for the derived keyword index (the setting
 # store.embedded.keyword_index_min_chunks).
@@ -86,7 +86,7 @@ class EmbeddedStore:
         self.dim = dim
         self.path = directory / "catalog.sqlite"
         self._connections = Connections(self.path)
-        self._keywords = KeywordIndex(directory, self.connection, keyword_index_min_chunks)
+        self._keywords = _keyword_tier(directory, self.connection, keyword_index_min_chunks)
         self._dense = DenseIndex(
             directory,
             dim,
@@ -390,6 +390,49 @@ class EmbeddedStore:
             if count:
                 problems.append(f"{count} {name}")
         return problems
+
+
+class _KeywordTier(Protocol):
+    """What the store asks of its keyword index (``keyword_index.KeywordIndex``)."""
+
+    def search(
+        self, terms: Sequence[str], k: int, within: Collection[str] | None
+    ) -> list[ScoredKey] | None: ...
+    def log_hold(self) -> int | None: ...
+    def written(self) -> None: ...
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class _FTS5Only:
+    """Without the tantivy wheel: FTS5 answers at every size."""
+
+    def search(
+        self, terms: Sequence[str], k: int, within: Collection[str] | None
+    ) -> list[ScoredKey] | None:
+        return None
+
+    def log_hold(self) -> int | None:
+        return None
+
+    def written(self) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _keyword_tier(
+    directory: Path, connect: Callable[[], sqlite3.Connection], min_chunks: int
+) -> _KeywordTier:
+    try:
+        from chatkb.store.keyword_index import KeywordIndex
+    except ImportError:  # an install without tantivy (it is a default dependency)
+        return _FTS5Only()
+    return KeywordIndex(directory, connect, min_chunks)
 
 
 _CHECKS = {

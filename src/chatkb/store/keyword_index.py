@@ -10,9 +10,10 @@ The index is derived, like the dense one (``dense.py``), and follows the same ch
 
 - **published** (``keyword_files``): a tantivy index on disk and the log position it holds;
 - **tail**: the chunks logged after that position, re-read from the catalog by the search
-  that first meets them and scored here with the same BM25 (the index's document counts,
-  the mean length recorded at build). Their documents in the index are ignored, so an edit
-  or a removal is visible at once, in any process.
+  that first meets them and scored with the same BM25 (``keyword_tail``: the index's
+  document counts plus the tail's own, the mean length recorded at build). Their
+  documents in the index are ignored, so an edit or a removal is visible at once, in any
+  process.
 
 A background thread commits the tail into the index once it passes ``_FOLD_AT`` entries
 (and ``refresh``, which ``maintain`` runs after every ingest, commits all of it). A search

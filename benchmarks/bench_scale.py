@@ -1,7 +1,7 @@
 """The embedded store at scale: 10k, 100k and 1M chunks on one machine.
 
     python benchmarks/bench_scale.py [--sizes 10000,100000,1000000] [--queries 200]
-        [--pipeline 10000,100000] [--json run.json]
+        [--pipeline 10000,100000] [--json run.json] [--work DIR [--reuse]]
 
 Knowledge bases are built from real text: the dev corpora (``../shared/datasets/en-dev`` and
 ``zh-dev``) are loaded, split, windowed and tokenized by chatkb's own pipeline once, then
@@ -14,9 +14,12 @@ For each size it prints:
 
 - store-side ingest: chunks/s through ``replace_document`` (one call a document), and the
   ``maintain`` that follows;
-- open: a fresh process opening the store and answering its first search;
+- open: a fresh process opening the store and answering its first dense and keyword search;
 - search p50/p95 (ms) for dense, keyword, and hybrid (dense + keyword + fusion + fetch, the
-  query embedding excluded), k = 50 candidates, top 5 fetched, one query at a time;
+  query embedding excluded), k = 50 candidates, top 5 fetched, one query at a time; the
+  keyword tier the store searches with (FTS5, or the derived tantivy index above
+  ``store.embedded.keyword_index_min_chunks``), and for the latter how much of FTS5's top 10
+  it returns;
 - the latency of the first hybrid search after each kind of write (a document added, one
   replaced, one removed, a chunk edited), the worst of five;
 - recall@10 of the dense search against an exact scan of every vector;
@@ -77,13 +80,29 @@ def main() -> None:
     )
     parser.add_argument("--exact-max-rows", type=int, default=None, help="store.embedded setting")
     parser.add_argument("--probes", type=int, default=None, help="store.embedded setting")
+    parser.add_argument(
+        "--keyword-index-min-chunks", type=int, default=None, help="store.embedded setting"
+    )
+    parser.add_argument(
+        "--no-recall", action="store_true", help="skip the dense recall check (an exact scan)"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the knowledge bases already in --work instead of building them (their "
+        "derived indexes are brought up to date first, and that time is printed)",
+    )
     parser.add_argument("--measure", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    for name, value in (("EXACT_MAX_ROWS", args.exact_max_rows), ("PROBES", args.probes)):
+    for name, value in (
+        ("EXACT_MAX_ROWS", args.exact_max_rows),
+        ("PROBES", args.probes),
+        ("KEYWORD_INDEX_MIN_CHUNKS", args.keyword_index_min_chunks),
+    ):
         if value is not None:  # read by _store(), here and in the measuring process
             os.environ[f"CHATKB_STORE__EMBEDDED__{name}"] = str(value)
     if args.measure:
-        print(json.dumps(measure(args.measure, args.queries)))
+        print(json.dumps(measure(args.measure, args.queries, recall=not args.no_recall)))
         return
     print(_uptime(), flush=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="chatkb-bench-scale-"))
@@ -98,18 +117,31 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     for size in (int(s) for s in args.sizes.split(",") if s):
         directory = work / f"kb-{size}"
-        row: dict[str, Any] = {"chunks": size, **build(directory, base, size, vectors)}
+        if args.reuse and (directory / "catalog.sqlite").exists():
+            built = reuse(directory)
+        else:
+            built = build(directory, base, size, vectors)
+        row: dict[str, Any] = {"chunks": size, **built}
         out = subprocess.run(
-            [sys.executable, __file__, "--measure", str(directory), "--queries", str(args.queries)],
+            [
+                sys.executable,
+                __file__,
+                "--measure",
+                str(directory),
+                "--queries",
+                str(args.queries),
+                *(["--no-recall"] if args.no_recall else []),
+            ],
             capture_output=True,
             text=True,
             check=True,
         )
+        sys.stderr.write(out.stderr)
         row.update(json.loads(out.stdout.strip().splitlines()[-1]))
         row["disk_mb"] = round(_du(directory) / 1e6, 1)
-        print(json.dumps(row), flush=True)
+        print(json.dumps(row), _uptime(), flush=True)
         results.append(row)
-        if args.work is None:
+        if args.work is None and not args.reuse:
             shutil.rmtree(directory, ignore_errors=True)
     for size in (int(s) for s in args.pipeline.split(",") if s):
         row = {"pipeline_chunks": size, **pipeline(work / f"pipe-{size}", base, size)}
@@ -335,7 +367,53 @@ def build(directory: Path, base: BaseCorpus, size: int, vectors: Vectors) -> dic
     }
 
 
-def measure(directory: Path, queries: int) -> dict[str, Any]:
+def reuse(directory: Path) -> dict[str, Any]:
+    """A knowledge base built by an earlier run: its derived indexes brought up to date (a
+    keyword index built, when its size asks for one), timed."""
+    store = _store(directory)
+    conn = store.connection()
+    chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    from chatkb.store import dense_log
+
+    rows = dense_log.count_rows(conn)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    store.refresh_indexes()
+    out = {
+        "built_chunks": chunks,
+        "vectors": rows,
+        "reused": True,
+        "refresh_s": round(time.perf_counter() - started, 1),
+        "refresh_cpu_s": round(time.process_time() - started_cpu, 1),
+    }
+    store.close()
+    print(json.dumps(out), _uptime(), flush=True)
+    return out
+
+
+def _keyword_tier(store: Any, tokens: list[list[str]]) -> dict[str, Any]:
+    """Which keyword tier this store searches with, and (for the derived index) how much of
+    FTS5's top 10 it returns for the same queries."""
+    index = getattr(store, "_keywords", None)
+    if index is None:
+        return {"keyword_tier": "fts5"}
+    asked = [list(dict.fromkeys(t)) for t in tokens if t]
+    if not asked or index.search(asked[0], 10, None) is None:
+        return {"keyword_tier": "fts5"}
+    overlaps, firsts = [], []
+    for terms in asked:
+        expected = [h.key for h in store._fts5_search(terms, 10, None)]
+        got = [h.key for h in store.keyword_search(terms, 10)]
+        if expected:
+            overlaps.append(len(set(expected) & set(got)) / len(expected))
+            firsts.append(bool(got) and got[0] == expected[0])
+    return {
+        "keyword_tier": "tantivy",
+        "keyword_top10_overlap_fts5": round(float(np.mean(overlaps)), 3),
+        "keyword_top1_same_fts5": round(float(np.mean(firsts)), 3),
+    }
+
+
+def measure(directory: Path, queries: int, *, recall: bool = True) -> dict[str, Any]:
     """In a fresh process: open, search, write-then-search, recall, RSS."""
     from chatkb.retrieve import fuse
     from chatkb.settings import Settings
@@ -347,6 +425,7 @@ def measure(directory: Path, queries: int) -> dict[str, Any]:
     store = _store(directory)
     probe = _query_vectors(store, 1, seed=1)[0]
     store.dense_search(probe, K)
+    store.keyword_search(["time"], K)  # the keyword tier opens too
     open_s = time.perf_counter() - started
     vectors = _query_vectors(store, len(questions), seed=2)
     tokens = [tokenize(q, drop_stopwords=True) for q in questions]
@@ -366,10 +445,13 @@ def measure(directory: Path, queries: int) -> dict[str, Any]:
     for name, ts in timings.items():
         out[f"{name}_p50_ms"] = round(float(np.percentile(ts, 50)) * 1000, 1)
         out[f"{name}_p95_ms"] = round(float(np.percentile(ts, 95)) * 1000, 1)
+    out.update(_keyword_tier(store, tokens))
+    print(json.dumps(out), _uptime(), file=sys.stderr, flush=True)
     out.update(_after_writes(store, hybrid))
     # Peak RSS of opening, searching and writing (the recall check below holds every vector).
     out["peak_rss_mb"] = _peak_rss_mb(os.getpid())  # VmHWM: ru_maxrss counts the parent too
-    out["recall_at_10"] = _recall(store, vectors[:50])
+    if recall:
+        out["recall_at_10"] = _recall(store, vectors[:50])
     store.close()
     return out
 
@@ -728,6 +810,7 @@ def _table(results: list[dict[str, Any]]) -> None:
         ("open_s", "open s"),
         ("dense_p50_ms", "dense p50"),
         ("dense_p95_ms", "dense p95"),
+        ("keyword_tier", "kw tier"),
         ("keyword_p50_ms", "kw p50"),
         ("keyword_p95_ms", "kw p95"),
         ("hybrid_p50_ms", "hybrid p50"),
@@ -737,6 +820,7 @@ def _table(results: list[dict[str, Any]]) -> None:
         ("after_remove_ms", "after rm"),
         ("after_edit_ms", "after edit"),
         ("recall_at_10", "recall@10"),
+        ("keyword_top10_overlap_fts5", "kw top-10 vs FTS5"),
         ("peak_rss_mb", "RSS MB"),
         ("disk_mb", "disk MB"),
     ]

@@ -16,7 +16,7 @@
 #      conversation on a named volume; this image opens both and answers; then it is restarted
 #      in the middle of an ingestion job and what became of the job is checked and printed.
 # Env: CHATKB_IMAGE (tag), CHATKB_IMAGE_WORK (scratch), CHATKB_IMAGE_CACHE (the base tarball;
-#      /var/cache/chatkb-ci), CHATKB_IMAGE_MAX_BYTES (800000000), CHATKB_IMAGE_PREVIOUS (a git
+#      /var/cache/chatkb-ci), CHATKB_IMAGE_MAX_BYTES (850000000), CHATKB_IMAGE_PREVIOUS (a git
 #      ref of the previous release, "none" to skip step 5), CHATKB_IMAGE_REBUILD_BASE=1.
 # Closing line: "image-smoke: N passed, M failed" (exit 1 if any failed), or
 # "image-smoke: skipped: <why>" (exit 0) where no container engine can run.
@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 WORK=${CHATKB_IMAGE_WORK:-/tmp/chatkb-image}
 CACHE=${CHATKB_IMAGE_CACHE:-/var/cache/chatkb-ci}
 IMAGE=${CHATKB_IMAGE:-localhost/chatkb:cpu}
-MAX_BYTES=${CHATKB_IMAGE_MAX_BYTES:-800000000}
+MAX_BYTES=${CHATKB_IMAGE_MAX_BYTES:-850000000}
 # 0.1.0, the first release, has no tag: its commit stands in until releases are tagged.
 PREVIOUS=${CHATKB_IMAGE_PREVIOUS:-$(git describe --tags --abbrev=0 2>/dev/null || echo 963860b)}
 KEY=ci-smoke-key-0123456789abcdef

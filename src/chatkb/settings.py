@@ -187,7 +187,8 @@ class PgvectorSettings(_Section):
 
 
 class EmbeddedStoreSettings(_Section):
-    """The embedded store's dense index (docs/retrieval.md#the-dense-index)."""
+    """The embedded store's derived indexes (docs/retrieval.md#the-dense-index,
+    docs/retrieval.md#the-keyword-index)."""
 
     exact_max_rows: int = Field(
         100_000,
@@ -197,6 +198,12 @@ class EmbeddedStoreSettings(_Section):
     )
     probes: int = Field(
         32, ge=1, description="inverted-file cells each search scans (more: slower, nearer exact)"
+    )
+    keyword_index_min_chunks: int = Field(
+        50_000,
+        ge=1,
+        description="chunks from which keyword search uses a derived tantivy index (BM25 "
+        "with block-max WAND) instead of scoring every FTS5 posting",
     )
 
 

@@ -25,9 +25,18 @@ def backend_settings(name: str, request: pytest.FixtureRequest) -> Settings:
     return Settings(store=store)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=STORES.names())
+# The embedded store once more, its keyword search through the derived keyword index at
+# every size (the tier large knowledge bases use; docs/retrieval.md#the-keyword-index).
+KEYWORD_TIER = "embedded-keyword-index"
+
+
+@pytest.fixture(params=[*STORES.names(), KEYWORD_TIER])
 def backend(request: pytest.FixtureRequest) -> Iterator[StoreBackend]:
-    made = make_backend(request.param, backend_settings(request.param, request))
+    if request.param == KEYWORD_TIER:
+        settings = Settings(store={"embedded": {"keyword_index_min_chunks": 1}})  # type: ignore[arg-type]
+        made = make_backend("embedded", settings)
+    else:
+        made = make_backend(request.param, backend_settings(request.param, request))
     yield made
     made.close()
 

@@ -66,8 +66,9 @@ EMBEDDED_FILES = (
     "dense_keys.npy",
     "dense.json",
 )
-# The dense index's checkpoints (derived, rebuilt from the catalog when absent).
-EMBEDDED_DERIVED = "dense"
+# The dense index's checkpoints and the keyword index (derived, rebuilt from the catalog
+# when absent).
+EMBEDDED_DERIVED = ("dense", "keywords")
 
 
 class EmbeddedBackend:
@@ -76,6 +77,7 @@ class EmbeddedBackend:
     def __init__(self, settings: EmbeddedStoreSettings | None = None) -> None:
         settings = settings or EmbeddedStoreSettings()
         self.tuning = DenseTuning(settings.exact_max_rows, settings.probes)
+        self.keyword_index_min_chunks = settings.keyword_index_min_chunks
 
     def locate(self, kb_name: str) -> StoreLocation:
         return StoreLocation("embedded")
@@ -83,7 +85,9 @@ class EmbeddedBackend:
     def open(
         self, location: StoreLocation, directory: Path, dim: int, *, create: bool = False
     ) -> Store:
-        return EmbeddedStore(directory, dim, self.tuning)
+        return EmbeddedStore(
+            directory, dim, self.tuning, keyword_index_min_chunks=self.keyword_index_min_chunks
+        )
 
     def drop(self, location: StoreLocation, directory: Path) -> None:
         remove_embedded(directory)
@@ -99,7 +103,8 @@ def remove_embedded(directory: Path) -> None:
     """Every file of an embedded store in ``directory``."""
     for name in EMBEDDED_FILES:
         (directory / name).unlink(missing_ok=True)
-    shutil.rmtree(directory / EMBEDDED_DERIVED, ignore_errors=True)
+    for derived in EMBEDDED_DERIVED:
+        shutil.rmtree(directory / derived, ignore_errors=True)
 
 
 def server_name(kb_name: str) -> str:

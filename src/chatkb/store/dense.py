@@ -112,8 +112,13 @@ class DenseIndex:
         dim: int,
         connect: Callable[[], sqlite3.Connection],
         tuning: DenseTuning | None = None,
+        *,
+        log_hold: Callable[[], int | None] | None = None,
     ) -> None:
         self.folder = directory / "dense"
+        # The earliest log position another follower of the log still needs (the keyword
+        # index): the log is trimmed no further than that.
+        self._log_hold = log_hold
         self.dim = dim
         self.tuning = tuning or DenseTuning()
         self._connect = connect
@@ -376,10 +381,13 @@ class DenseIndex:
         if self._saved < 0 or self._unsaved() > self._save_every():
             self._save()
         with dense_files.locked(self.folder):
-            published = dense_files.current_seq(self.folder)
-            if published > dense_log.floor(conn):
+            upto = dense_files.current_seq(self.folder)
+            hold = self._log_hold() if self._log_hold else None
+            if hold is not None:
+                upto = min(upto, hold)
+            if upto > dense_log.floor(conn):
                 with transaction(conn):
-                    dense_log.trim(conn, published)
+                    dense_log.trim(conn, upto)
 
     def close(self) -> None:
         """Stop the worker: a build stops at its next batch; one still training after a

@@ -1,14 +1,16 @@
 """The default store: one SQLite file per knowledge base (catalog, vectors, FTS5 keyword
-index and the dense index's change log, all in one transaction per document) plus a derived
-dense index that follows that log (``dense.py``)."""
+index and the change log, all in one transaction per document) plus two derived indexes that
+follow that log: the dense index (``dense.py``) and, for large knowledge bases, a tantivy
+keyword index (``keyword_index.py``)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -25,6 +27,10 @@ from chatkb.store.base import (
     require_vectors,
 )
 from chatkb.store.dense import DenseIndex, DenseTuning
+
+# Chunks from which keyword search leaves FTS5 for the derived keyword index (the setting
+# store.embedded.keyword_index_min_chunks).
+KEYWORD_INDEX_MIN_CHUNKS = 50_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,12 +74,26 @@ class EmbeddedStore:
     """SQLite (WAL) catalog + FTS5 BM25 + a dense index that follows the catalog's log.
     Safe across processes."""
 
-    def __init__(self, directory: Path, dim: int, tuning: DenseTuning | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        dim: int,
+        tuning: DenseTuning | None = None,
+        *,
+        keyword_index_min_chunks: int = KEYWORD_INDEX_MIN_CHUNKS,
+    ) -> None:
         self.directory = directory
         self.dim = dim
         self.path = directory / "catalog.sqlite"
         self._connections = Connections(self.path)
-        self._dense = DenseIndex(directory, dim, self.connection, tuning or DenseTuning())
+        self._keywords = _keyword_tier(directory, self.connection, keyword_index_min_chunks)
+        self._dense = DenseIndex(
+            directory,
+            dim,
+            self.connection,
+            tuning or DenseTuning(),
+            log_hold=self._keywords.log_hold,
+        )
         # Idempotent; executescript commits itself.
         self.connection().executescript(SCHEMA + dense_log.SCHEMA)
         self._check_dim()
@@ -101,15 +121,18 @@ class EmbeddedStore:
             yield conn
 
     def close(self) -> None:
+        self._keywords.close()
         self._dense.close()
         self._connections.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; the dense index learns of it (from the log) once committed."""
+        """A write transaction; the derived indexes learn of it (from the log) once
+        committed."""
         with self.transaction() as conn:
             yield conn
         self._dense.written()
+        self._keywords.written()
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -234,7 +257,9 @@ class EmbeddedStore:
         return np.fromiter((row[0] for row in rows), dtype=np.int64)
 
     def refresh_indexes(self) -> None:
-        """Bring derived indexes up to date now rather than at the next search."""
+        """Bring derived indexes up to date now rather than at the next search (the
+        keyword index first: the dense index's trim of the log waits for it)."""
+        self._keywords.refresh()
         self._dense.refresh()
 
     def keyword_search(
@@ -243,6 +268,14 @@ class EmbeddedStore:
         terms = list(dict.fromkeys(t for t in tokens if t))
         if not terms or (within is not None and not within):
             return []
+        found = self._keywords.search(terms, k, within)
+        if found is not None:
+            return found
+        return self._fts5_search(terms, k, within)
+
+    def _fts5_search(
+        self, terms: list[str], k: int, within: Collection[str] | None
+    ) -> list[ScoredKey]:
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         scope, params = "", [query]
         if within is not None:
@@ -341,10 +374,13 @@ class EmbeddedStore:
         return StoreStats(documents=docs, chunks=chunks, chars=chars, bytes=size)
 
     def _files(self) -> list[Path]:
-        """The store's files: the catalog and the dense index's checkpoints."""
-        dense = self.directory / "dense"
+        """The store's files: the catalog, the dense index's checkpoints and the keyword
+        index."""
         files = [p for p in self.directory.iterdir() if p.is_file()]
-        return files + ([p for p in dense.rglob("*") if p.is_file()] if dense.is_dir() else [])
+        for derived in (self.directory / "dense", self.directory / "keywords"):
+            if derived.is_dir():
+                files += [p for p in derived.rglob("*") if p.is_file()]
+        return files
 
     def check_consistency(self) -> list[str]:
         conn = self.connection()
@@ -354,6 +390,49 @@ class EmbeddedStore:
             if count:
                 problems.append(f"{count} {name}")
         return problems
+
+
+class _KeywordTier(Protocol):
+    """What the store asks of its keyword index (``keyword_index.KeywordIndex``)."""
+
+    def search(
+        self, terms: Sequence[str], k: int, within: Collection[str] | None
+    ) -> list[ScoredKey] | None: ...
+    def log_hold(self) -> int | None: ...
+    def written(self) -> None: ...
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class _FTS5Only:
+    """Without the tantivy wheel: FTS5 answers at every size."""
+
+    def search(
+        self, terms: Sequence[str], k: int, within: Collection[str] | None
+    ) -> list[ScoredKey] | None:
+        return None
+
+    def log_hold(self) -> int | None:
+        return None
+
+    def written(self) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _keyword_tier(
+    directory: Path, connect: Callable[[], sqlite3.Connection], min_chunks: int
+) -> _KeywordTier:
+    try:
+        from chatkb.store.keyword_index import KeywordIndex
+    except ImportError:  # an install without tantivy (it is a default dependency)
+        return _FTS5Only()
+    return KeywordIndex(directory, connect, min_chunks)
 
 
 _CHECKS = {

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from _common import load_average
@@ -96,10 +96,7 @@ def show(engine: str, threads: int, chars: int, r: Result, note: str) -> None:
 
 def median_result(results: list[Result]) -> Result:
     """Each figure's median over the rounds (a shared machine's noise is one-sided: slower)."""
-    return Result(*(statistics.median(getattr(r, f) for r in results) for f in _FIELDS))
-
-
-_FIELDS = ("wall", "cpu", "again", "again_cpu")
+    return Result(*(statistics.median(getattr(r, f.name) for r in results) for f in fields(Result)))
 
 
 def main() -> None:

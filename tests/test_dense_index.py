@@ -11,8 +11,6 @@ of structure it meets in real corpora. Retrieval quality on real embeddings is m
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _kill import kill_during_work
 from chatkb.store import dense_files
 from chatkb.store.base import ChunkEdit, ChunkRecord, DocumentRecord
 from chatkb.store.dense import DenseIndex, DenseTuning
@@ -322,15 +321,8 @@ def test_kills_during_writes_rebuilds_and_checkpoints_leave_a_consistent_index(
     rng = np.random.default_rng(0)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     for attempt in range(8):
-        process = subprocess.Popen(
-            [sys.executable, str(script), str(attempt)], stdout=subprocess.PIPE, env=env
-        )
-        assert process.stdout is not None
-        process.stdout.readline()  # at least one round: rebuilds and checkpoints have run
-        time.sleep(float(rng.uniform(0.0, 1.5)))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        process.stdout.close()
+        # At least one round of rebuilds and checkpoints has run when it is killed.
+        kill_during_work([sys.executable, str(script), str(attempt)], rng, env)
         store = EmbeddedStore(folder, DIM, DenseTuning(exact_max_rows=300, probes=64))
         assert store.check_consistency() == []
         for query in queries(Corpus(99 + attempt), 3):

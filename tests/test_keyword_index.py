@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 import pytest
 
 from _datasets import datasets_dir
+from _kill import kill_during_work
 from chatkb.store.base import ChunkEdit, ChunkRecord, DocumentRecord, ScoredKey
 from chatkb.store.embedded import EmbeddedStore
 from chatkb.tokenize import tokenize
@@ -298,13 +297,7 @@ def test_kills_during_writes_and_commits_leave_a_consistent_index(tmp_path: Path
     rng = np.random.default_rng(0)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for _attempt in range(6):
-        process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, env=env)
-        assert process.stdout is not None
-        process.stdout.readline()  # at least one round: builds and commits have run
-        time.sleep(float(rng.uniform(0.0, 1.5)))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        process.stdout.close()
+        kill_during_work([sys.executable, str(script)], rng, env)  # builds, commits have run
         store = tiered(folder)
         assert store.check_consistency() == []
         versions = {d.doc_id for d in store.documents()}

@@ -89,6 +89,29 @@ def test_a_translated_question_finds_its_passage(
     assert _first_doc(kb, settings, question, "by-script")[0] == doc_id
 
 
+@pytest.mark.parametrize(
+    ("question", "doc_id"),
+    [
+        ("在尼泊尔的私立学校，主要的教学语言是什么？", "Private_school"),
+        ("是谁为阿波罗任务命名的？", "Apollo_program"),
+        ("What is the name of The Economist's finance column?", "TRIAL_111"),
+    ],
+)
+def test_the_dictionary_translation_finds_what_the_embedder_misses(
+    mixed: tuple[KnowledgeBase, Settings], question: str, doc_id: str
+) -> None:
+    """The question translated word by word (chatkb.bilingual) matches the other
+    language's passage by keyword; by the embedder alone a passage in the question's own
+    language comes first."""
+    kb, settings = mixed
+    options = settings.retrieval.model_copy(update={"cross_lingual": "by-script"})
+    on = retrieve([kb], question, options, top_k=3)
+    off = retrieve([kb], question, options.model_copy(update={"cross_lingual_dictionary": False}))
+    assert Path(on[0].source).stem == doc_id
+    assert Path(off[0].source).stem != doc_id
+    assert all(0 <= h.score <= 1 for h in on)
+
+
 def test_one_mixed_ranking_puts_the_own_language_first(
     mixed: tuple[KnowledgeBase, Settings],
 ) -> None:

@@ -35,7 +35,7 @@ from chatkb.rerankers import Reranker
 from chatkb.settings import RetrievalSettings
 from chatkb.splitter import with_headings
 from chatkb.store.base import ScoredKey, StoredChunk
-from chatkb.tokenize import tokenize
+from chatkb.tokenize import is_cjk_text, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def search(
             signals_from(
                 q.text,
                 r.dense_scores,
-                passages,
+                _own_script(q.text, passages) if r.by_script else passages,
                 top_rerank,
                 by_script=r.by_script,
             ),
@@ -137,6 +137,15 @@ def search(
         for q, r in zip(queries, readings, strict=True)
     ]
     return Retrieval(hits[:top_k], max(decisions, key=lambda d: d.score))
+
+
+def _own_script(query: str, passages: Sequence[str]) -> list[str]:
+    """The passages in the query's script: after a two-script search the keyword coverage
+    signals are read from these alone, as the query's tokens cannot match the other
+    script (a passage of the other language ranked first would read as no coverage and
+    refuse a question answered in its own language)."""
+    cjk = is_cjk_text(query)
+    return [p for p in passages if is_cjk_text(p) == cjk]
 
 
 def _search_all(
@@ -193,7 +202,15 @@ def _search_one(
         vector = np.asarray(kb.embedder().embed([query], "query")[0])
     tokens = tokenize(query, drop_stopwords=True) if settings.keyword_weight > 0 else []
     if settings.cross_lingual == "by-script":
-        split = search_by_script(kb, query, vector, tokens, candidates, within)
+        split = search_by_script(
+            kb,
+            query,
+            vector,
+            tokens,
+            candidates,
+            within,
+            translate_query=settings.cross_lingual_dictionary and settings.keyword_weight > 0,
+        )
         if split is not None:
             fused = fuse(kb, split.dense, split.keyword, settings, split)
             cosines = [h.score for h in split.dense]
@@ -211,19 +228,29 @@ def fuse(
     settings: RetrievalSettings,
     split: Rankings | None = None,
 ) -> list[_Fused]:
-    """Fuse the two rankings into scores where 1.0 is the best possible.
+    """Fuse the two rankings into scores where 1.0 is the best same-script score.
 
     With a two-script search (``split``) the passages in the other script than the
-    query's, which its keywords cannot match, are scored by the dense ranking alone at
-    ``cross_lingual_weight``; hits keep their raw cosines (chatkb.crosslingual)."""
+    query's, which its keywords cannot match, are scored by the dense ranking at
+    ``cross_lingual_weight``, plus the translated question's keyword ranking at the same
+    weight times ``split.translation_weight``; hits keep their raw cosines
+    (chatkb.crosslingual)."""
     foreign = split.foreign if split else frozenset()
     if settings.fusion == "minmax":
         bounds = split.own_range if split else None
         scores = _minmax_scores(dense, keyword, settings, foreign, bounds)
+        translated = _unit_scale(split.foreign_keyword) if split else {}
     else:
         scores = _rrf_scores(dense, keyword, settings, foreign)
+        translated = _rrf_units(split.foreign_keyword, settings.rrf_k) if split else {}
+    if split and translated:
+        weight = settings.cross_lingual_weight * split.translation_weight
+        for key, value in translated.items():
+            scores[key] = scores.get(key, 0.0) + weight * value
     dense_by_key = split.cosines if split else {h.key: h.score for h in dense}
     keyword_by_key = {h.key: h.score for h in keyword}
+    if split:
+        keyword_by_key |= {h.key: h.score for h in split.foreign_keyword}
     return [
         _Fused(kb, key, score, dense_by_key.get(key), keyword_by_key.get(key))
         for key, score in scores.items()
@@ -246,6 +273,11 @@ def _rrf_scores(
             own = alone if hit.key in dense_alone else weight
             scores[hit.key] = scores.get(hit.key, 0.0) + own / (k + rank) / best
     return scores
+
+
+def _rrf_units(ranking: Sequence[ScoredKey], k: int) -> dict[int, float]:
+    """A ranking's reciprocal ranks scaled so that the first is 1."""
+    return {hit.key: (k + 1) / (k + rank) for rank, hit in enumerate(ranking, start=1)}
 
 
 def _minmax_scores(
@@ -323,7 +355,9 @@ def _to_hits(fused: Sequence[_Fused], *, multi: bool) -> list[Hit]:
         hits.append(
             Hit(
                 rank=len(hits) + 1,
-                score=item.score,
+                # A passage in the other script can sum past 1 with its translated
+                # keyword score (fuse); scores stay 0..1 for clients and thresholds.
+                score=min(1.0, item.score),
                 text=chunk.text,
                 source=chunk.source,
                 doc_id=chunk.doc_id,

@@ -133,6 +133,11 @@ class RetrievalSettings(_Section):
     cross_lingual_weight: float = Field(
         0.6, ge=0, le=1, description="by-script: weight of a passage in the query's other script"
     )
+    cross_lingual_dictionary: bool = Field(
+        True,
+        description="by-script: also search the question's word-by-word dictionary "
+        "translation (CC-CEDICT) by keyword in the other script",
+    )
 
 
 class RerankerSettings(_Section):

@@ -180,9 +180,12 @@ def test_score_threshold_drops_weaker_passages(client: TestClient) -> None:
     hits = client.post("/api/search", json={"query": question, "kbs": ["en"]}).json()["data"]
     best = hits[0]["score"]
     assert best < 1  # ranked first by one retriever only: a threshold above it is possible
-    kept = _ask(client, question=question, kbs=["en"], score_threshold=best)
+    # The answer searches again: on some CPUs its scores differ from the first search's in
+    # the last float digits, so the threshold sits just under the best score.
+    at_best = best - 1e-4
+    kept = _ask(client, question=question, kbs=["en"], score_threshold=at_best)
     assert kept["found"] and kept["citations"]
-    assert all(c["score"] >= best for c in kept["citations"])
+    assert all(c["score"] >= at_best for c in kept["citations"])
     dropped = _ask(client, question=question, kbs=["en"], score_threshold=(best + 1) / 2)
     assert dropped["found"] is False and dropped["citations"] == []
     assert "Nothing relevant" in dropped["answer"]

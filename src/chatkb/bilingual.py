@@ -91,21 +91,24 @@ def dictionary() -> Dictionary | None:
 def translate(query: str) -> str | None:
     """``query``'s content words in the other script (Chinese → English words, anything
     else → Chinese words), space-separated; None when nothing translates."""
-    found = dictionary()
-    if found is None:
-        return None
-    terms = _to_english(query, found) if is_cjk_text(query) else _to_chinese(query, found)
-    unique = list(dict.fromkeys(terms))
+    unique = list(dict.fromkeys(t for senses in translate_words(query) for t in senses))
     return " ".join(unique) if unique else None
 
 
-def _to_english(query: str, found: Dictionary) -> list[str]:
-    terms: list[str] = []
-    for word in _chinese_words(query, found):
-        terms.extend(found.glosses(word)[:GLOSSES_PER_WORD])
+def translate_words(query: str) -> list[list[str]]:
+    """Each content word of ``query`` that translates, as its translations (senses)."""
+    found = dictionary()
+    if found is None:
+        return []
+    by_word = _to_english(query, found) if is_cjk_text(query) else _to_chinese(query, found)
+    return [senses for senses in by_word if senses]
+
+
+def _to_english(query: str, found: Dictionary) -> list[list[str]]:
+    by_word = [found.glosses(word)[:GLOSSES_PER_WORD] for word in _chinese_words(query, found)]
     # Latin words in a Chinese question (names, terms) are already in the other script.
-    terms.extend(re.findall(r"[A-Za-z][A-Za-z0-9'-]+|\d+", query))
-    return terms
+    by_word.extend([w] for w in re.findall(r"[A-Za-z][A-Za-z0-9'-]+|\d+", query))
+    return by_word
 
 
 def _chinese_words(query: str, found: Dictionary) -> list[str]:
@@ -128,23 +131,23 @@ def _chinese_words(query: str, found: Dictionary) -> list[str]:
     return known
 
 
-def _to_chinese(query: str, found: Dictionary) -> list[str]:
+def _to_chinese(query: str, found: Dictionary) -> list[list[str]]:
     raw = [w for w in re.findall(r"[a-z][a-z'-]*", query.lower().replace("'s", " "))]
     tokens = [words(w)[0] for w in raw if w not in _EN_FUNCTION]
-    terms: list[str] = []
+    terms: list[list[str]] = []
     used: set[int] = set()
     for i in range(len(tokens) - 1):  # two-word terms first ("defense secretary")
         hit = found.headwords(f"{tokens[i]} {tokens[i + 1]}")
         if hit:
-            terms.extend(_commonest(hit))
+            terms.append(_commonest(hit))
             used.update((i, i + 1))
     for i, token in enumerate(tokens):
         if i not in used:
-            terms.extend(_commonest(found.headwords(token)))
+            terms.append(_commonest(found.headwords(token)))
     # Digits, names and acronyms stay as they are: Chinese text often writes them so too
     # ("DVD", "吕志兴（Lui Chi Hing）").
-    terms.extend(re.findall(r"\d+", query))
-    terms.extend(_latin_names(query))
+    terms.extend([digits] for digits in re.findall(r"\d+", query))
+    terms.extend([name] for name in _latin_names(query))
     return terms
 
 

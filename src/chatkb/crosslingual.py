@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatkb.bilingual import translate
+from chatkb.bilingual import translate_words
 from chatkb.kb import KnowledgeBase
 from chatkb.scripts import partition
 from chatkb.store.base import ScoredKey
-from chatkb.tokenize import is_cjk_text, tokenize
+from chatkb.tokenize import is_cjk_text, tokenize, words
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ class Rankings:
     ranking as a one-script search would. ``own_cosines`` and ``foreign_cosines`` are each
     script's raw dense cosines, best first: the refusal gate judges each script against its
     own background (chatkb.relevance). ``foreign_keyword`` is the translated question's
-    keyword ranking of the other script's passages, and ``translation_weight`` (0..1) how
-    much of it counts."""
+    keyword ranking of the other script's passages, ``translation_weight`` (0..1) how much
+    of it counts, and ``translated_words`` the question's words that translate, each as the
+    keyword tokens of its senses."""
 
     dense: list[ScoredKey]
     keyword: list[ScoredKey]
@@ -57,6 +58,7 @@ class Rankings:
     foreign_cosines: list[float]
     foreign_keyword: list[ScoredKey]
     translation_weight: float
+    translated_words: list[list[str]]
 
 
 # Above this many documents a knowledge base is searched as one: each script's search is a
@@ -108,7 +110,10 @@ def search_by_script(
     foreign = {h.key for h in other}
     unseen = [h.key for h in keyword if h.key not in cosines]
     foreign.update(c.key for c in kb.fetch(unseen) if is_cjk_text(c.text) != query_cjk)
-    translated = _translated_search(kb, query, candidates, within) if translate_query else []
+    by_word = translate_words(query) if translate_query else []
+    translation = " ".join(dict.fromkeys(sense for senses in by_word for sense in senses))
+    tokens = tokenize(translation, drop_stopwords=True)
+    translated = _translated_search(kb, query_cjk, tokens, candidates, within)
     foreign.update(h.key for h in translated)
     own_keyword = next((h.score for h in keyword if h.key not in foreign), 0.0)
     own_range = (own[0].score, own[-1].score) if own else None
@@ -122,11 +127,16 @@ def search_by_script(
         foreign_cosines=[h.score for h in other],
         foreign_keyword=translated,
         translation_weight=_translation_weight(translated, own_keyword),
+        translated_words=[[t for sense in senses for t in words(sense)] for senses in by_word],
     )
 
 
 def _translated_search(
-    kb: KnowledgeBase, query: str, candidates: int, within: Collection[str] | None
+    kb: KnowledgeBase,
+    query_cjk: bool,
+    tokens: Sequence[str],
+    candidates: int,
+    within: Collection[str] | None,
 ) -> list[ScoredKey]:
     """The other script's passages by the keywords of the question's translation.
 
@@ -134,11 +144,9 @@ def _translated_search(
     translation's words exist only in the other script (a filter by document made this
     search ten times slower), and the few passages of the question's own script that it
     still matches (a Latin name in Chinese prose) are dropped by their text."""
-    translation = translate(query)
-    if translation is None:
+    if not tokens:
         return []
-    found = kb.keyword_search(tokenize(translation, drop_stopwords=True), candidates, within)
-    query_cjk = is_cjk_text(query)
+    found = kb.keyword_search(tokens, candidates, within)
     other = {c.key for c in kb.fetch([h.key for h in found]) if is_cjk_text(c.text) != query_cjk}
     return [h for h in found if h.key in other]
 

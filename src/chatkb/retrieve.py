@@ -60,11 +60,13 @@ class Retrieval:
 @dataclass(frozen=True)
 class _Candidates:
     """A reading's fused hits and the dense cosines the refusal gate reads; after a
-    two-script search also each script's own cosines (the query's script's, the other's)."""
+    two-script search also each script's own cosines (the query's script's, the other's)
+    and the question's translated words (chatkb.crosslingual.Rankings)."""
 
     fused: list[_Fused]
     dense_scores: list[float]
     by_script: tuple[list[float], list[float]] | None = None
+    translated_words: Sequence[Sequence[str]] = ()
 
 
 def retrieve(
@@ -125,9 +127,11 @@ def search(
             signals_from(
                 q.text,
                 r.dense_scores,
-                _own_script(q.text, passages) if r.by_script else passages,
+                _in_script(q.text, passages) if r.by_script else passages,
                 top_rerank,
                 by_script=r.by_script,
+                translated_words=r.translated_words,
+                foreign_texts=_in_script(q.text, passages, own=False) if r.by_script else (),
             ),
             hits,
             settings,
@@ -139,13 +143,13 @@ def search(
     return Retrieval(hits[:top_k], max(decisions, key=lambda d: d.score))
 
 
-def _own_script(query: str, passages: Sequence[str]) -> list[str]:
-    """The passages in the query's script: after a two-script search the keyword coverage
-    signals are read from these alone, as the query's tokens cannot match the other
-    script (a passage of the other language ranked first would read as no coverage and
-    refuse a question answered in its own language)."""
+def _in_script(query: str, passages: Sequence[str], *, own: bool = True) -> list[str]:
+    """The passages in the query's script (or the other): after a two-script search the
+    keyword coverage signals are read from each script apart, the question's tokens in its
+    own and its translation's in the other (a passage of the other language ranked first
+    would read as no coverage and refuse a question answered in its own language)."""
     cjk = is_cjk_text(query)
-    return [p for p in passages if is_cjk_text(p) == cjk]
+    return [p for p in passages if (is_cjk_text(p) == cjk) == own]
 
 
 def _search_all(
@@ -158,12 +162,14 @@ def _search_all(
     fused: list[_Fused] = []
     dense_scores: list[float] = []
     by_script: tuple[list[float], list[float]] | None = None
+    translated_words: Sequence[Sequence[str]] = ()
     for kb in kbs:
         found = _search_one(kb, query, settings, filters)
         fused.extend(found.fused)
+        translated_words = translated_words or found.translated_words  # the same for every KB
         if _best(found.dense_scores) > _best(dense_scores):
             dense_scores, by_script = found.dense_scores, found.by_script
-    return _Candidates(fused, dense_scores, by_script)
+    return _Candidates(fused, dense_scores, by_script, translated_words)
 
 
 def _combine(readings: Sequence[_Candidates], weights: Sequence[float]) -> list[_Fused]:
@@ -214,7 +220,8 @@ def _search_one(
         if split is not None:
             fused = fuse(kb, split.dense, split.keyword, settings, split)
             cosines = [h.score for h in split.dense]
-            return _Candidates(fused, cosines, (split.own_cosines, split.foreign_cosines))
+            by_script = (split.own_cosines, split.foreign_cosines)
+            return _Candidates(fused, cosines, by_script, split.translated_words)
     dense = kb.dense_search(vector, candidates, within) if vector is not None else []
     keyword = kb.keyword_search(tokens, candidates, within) if tokens else []
     fused = fuse(kb, dense, keyword, settings)

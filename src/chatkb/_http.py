@@ -23,6 +23,7 @@ def post_json(
         ) from exc
     if response.status_code >= 400:
         raise BackendUnavailableError(
-            f"{service} at {base_url} answered HTTP {response.status_code}: {response.text[:300]}"
+            f"{service} at {base_url} answered HTTP {response.status_code}: {response.text[:300]}",
+            upstream_status=response.status_code,
         )
     return response

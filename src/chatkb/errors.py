@@ -62,6 +62,10 @@ class BackendUnavailableError(ChatkbError):
     status_code = 503
     code = "backend_unavailable"
 
+    def __init__(self, message: str, *, upstream_status: int | None = None) -> None:
+        super().__init__(message)
+        self.upstream_status = upstream_status  # the server's HTTP status, when it answered
+
 
 class DeviceError(ChatkbError):
     """A requested device (e.g. cuda) cannot be honoured."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import weakref
 from collections.abc import Sequence
@@ -37,6 +39,9 @@ class OpenAIEmbedder:
         self.name = f"{NAME}:{settings.model}"
         self._send_input_type = settings.send_input_type
         self._prefixes = {"query": settings.query_prefix, "passage": settings.passage_prefix}
+        # base64 float32 (as the openai SDK asks) is a quarter of the JSON and decodes without
+        # parsing 384 numbers a vector; a server that refuses it is asked for floats from then.
+        self._encoding = "base64"
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         timeout = httpx.Timeout(settings.timeout, connect=10.0)
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
@@ -58,19 +63,29 @@ class OpenAIEmbedder:
         body: dict[str, Any] = {
             "model": self.model,
             "input": [prefix + t for t in texts],
-            "encoding_format": "float",
+            "encoding_format": self._encoding,
         }
         if self._send_input_type:
             body["input_type"] = kind
-        response = post_json(self._client, "/embeddings", body, service="embedding server")
+        try:
+            response = post_json(self._client, "/embeddings", body, service="embedding server")
+        except BackendUnavailableError as exc:
+            if self._encoding != "base64" or exc.upstream_status not in (400, 422):
+                raise
+            log.info("embedding server at %s refused base64 vectors: asking for floats",
+                     self.base_url)  # fmt: skip
+            self._encoding = body["encoding_format"] = "float"
+            response = post_json(self._client, "/embeddings", body, service="embedding server")
         return _vectors(response, len(texts), self.base_url)
 
 
 def _vectors(response: httpx.Response, count: int, base_url: str) -> Vectors:
+    """The response's vectors in input order, each sent as floats or as base64 float32 (a
+    server may ignore ``encoding_format``)."""
     try:
         rows = sorted(response.json()["data"], key=lambda row: int(row["index"]))
-        matrix = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
-    except (ValueError, KeyError, TypeError) as exc:
+        matrix = np.asarray([_vector(row["embedding"]) for row in rows], dtype=np.float32)
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise BackendUnavailableError(
             f"embedding server at {base_url} sent a response that is not OpenAI's "
             f"embeddings shape ({exc!r})"
@@ -80,3 +95,9 @@ def _vectors(response: httpx.Response, count: int, base_url: str) -> Vectors:
             f"embedding server at {base_url} returned {len(matrix)} vectors for {count} texts"
         )
     return matrix
+
+
+def _vector(sent: str | list[float]) -> np.ndarray | list[float]:
+    if isinstance(sent, str):
+        return np.frombuffer(base64.b64decode(sent, validate=True), dtype="<f4")
+    return sent

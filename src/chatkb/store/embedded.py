@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -156,16 +156,23 @@ class EmbeddedStore:
     ) -> None:
         require_vectors(document, chunks, vectors)
         with self._write() as conn:
-            self._delete(conn, document.source)
+            replaced = self._delete_rows(conn, document.source)
             self._put_vectors(conn, vectors)
             conn.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 tuple(document.__dict__.values()),
             )
-            for chunk in chunks:
-                self._insert_chunk(conn, chunk)
+            keys = [self._insert_chunk(conn, chunk) for chunk in chunks]
+            conn.executemany(
+                "INSERT INTO windows(chunk, text_hash) VALUES (?, ?)",
+                [(key, h) for key, chunk in zip(keys, chunks, strict=True) for h in chunk.windows],
+            )
+            self._write_keywords(
+                conn, replaced, zip(keys, (chunk.keywords for chunk in chunks), strict=True)
+            )
 
-    def _insert_chunk(self, conn: sqlite3.Connection, chunk: ChunkRecord) -> None:
+    @staticmethod
+    def _insert_chunk(conn: sqlite3.Connection, chunk: ChunkRecord) -> int:
         key = conn.execute(
             'INSERT INTO chunks(chunk_id, doc_id, idx, text, start, "end", page, '
             "heading_path, text_hash) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -181,28 +188,50 @@ class EmbeddedStore:
                 chunk.text_hash,
             ),
         ).lastrowid
-        conn.execute(
-            "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)", (key, " ".join(chunk.keywords))
+        assert key is not None
+        return key
+
+    @staticmethod
+    def _write_keywords(
+        conn: sqlite3.Connection,
+        removed: Sequence[int] | None,
+        added: Iterable[tuple[int, Sequence[str]]],
+    ) -> None:
+        """The FTS5 rows of a write, removed and added in its last two statements: once a
+        transaction holds FTS5 changes, every later statement in it that fires a trigger
+        (a chunk insert or delete) pays for FTS5 syncing them — measured at 190 µs a chunk
+        against 30 µs with the keyword rows written last."""
+        if removed:
+            conn.execute(
+                "DELETE FROM keywords WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(removed)),),
+            )
+        conn.executemany(
+            "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)",
+            ((key, " ".join(tokens)) for key, tokens in added),
         )
-        self._put_windows(conn, key, chunk.windows)
 
     def delete_document(self, source: str) -> bool:
         with self._write() as conn:
-            return self._delete(conn, source)
+            removed = self._delete_rows(conn, source)
+            if removed is None:
+                return False
+            self._write_keywords(conn, removed, ())
+            return True
 
-    def _delete(self, conn: sqlite3.Connection, source: str) -> bool:
+    def _delete_rows(self, conn: sqlite3.Connection, source: str) -> list[int] | None:
+        """Delete a document and its chunks (their windows cascade); the keys of the chunks
+        removed, whose keyword rows the caller removes last, or None: no such document."""
         row = conn.execute("SELECT doc_id FROM documents WHERE source = ?", (source,)).fetchone()
         if row is None:
-            return False
-        conn.execute(
-            "DELETE FROM keywords WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", row
-        )
+            return None
+        keys = [key for (key,) in conn.execute("SELECT id FROM chunks WHERE doc_id = ?", row)]
         conn.execute("DELETE FROM chunks WHERE doc_id = ?", row)
         conn.execute("DELETE FROM documents WHERE doc_id = ?", row)
-        return True
+        return keys
 
     @staticmethod
-    def _put_windows(conn: sqlite3.Connection, key: int | None, hashes: Sequence[str]) -> None:
+    def _put_windows(conn: sqlite3.Connection, key: int, hashes: Sequence[str]) -> None:
         conn.executemany(
             "INSERT INTO windows(chunk, text_hash) VALUES (?, ?)", [(key, h) for h in hashes]
         )
@@ -343,11 +372,7 @@ class EmbeddedStore:
             )
             conn.execute("DELETE FROM windows WHERE chunk = ?", row)
             self._put_windows(conn, row[0], edit.windows)
-            conn.execute("DELETE FROM keywords WHERE rowid = ?", row)
-            conn.execute(
-                "INSERT INTO keywords(rowid, tokens) VALUES (?, ?)",
-                (row[0], " ".join(edit.keywords)),
-            )
+            self._write_keywords(conn, [row[0]], [(row[0], edit.keywords)])
         return True
 
     def delete_chunk(self, chunk_id: str) -> bool:
@@ -357,11 +382,11 @@ class EmbeddedStore:
             ).fetchone()
             if row is None:
                 return False
-            conn.execute("DELETE FROM keywords WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM chunks WHERE id = ?", (row[0],))
             conn.execute(
                 "UPDATE documents SET chunk_count = chunk_count - 1 WHERE doc_id = ?", (row[1],)
             )
+            self._write_keywords(conn, [row[0]], ())
         return True
 
     def stats(self) -> StoreStats:

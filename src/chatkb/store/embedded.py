@@ -163,8 +163,8 @@ class EmbeddedStore:
                 tuple(document.__dict__.values()),
             )
             keys = [self._insert_chunk(conn, chunk) for chunk in chunks]
-            conn.executemany(
-                "INSERT INTO windows(chunk, text_hash) VALUES (?, ?)",
+            self._put_windows(
+                conn,
                 [(key, h) for key, chunk in zip(keys, chunks, strict=True) for h in chunk.windows],
             )
             self._write_keywords(
@@ -231,10 +231,9 @@ class EmbeddedStore:
         return keys
 
     @staticmethod
-    def _put_windows(conn: sqlite3.Connection, key: int, hashes: Sequence[str]) -> None:
-        conn.executemany(
-            "INSERT INTO windows(chunk, text_hash) VALUES (?, ?)", [(key, h) for h in hashes]
-        )
+    def _put_windows(conn: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
+        """Window rows as (chunk key, text hash)."""
+        conn.executemany("INSERT INTO windows(chunk, text_hash) VALUES (?, ?)", rows)
 
     # -- vectors -----------------------------------------------------------------------------
 
@@ -371,7 +370,7 @@ class EmbeddedStore:
                 (edit.text, edit.text_hash, row[0]),
             )
             conn.execute("DELETE FROM windows WHERE chunk = ?", row)
-            self._put_windows(conn, row[0], edit.windows)
+            self._put_windows(conn, [(row[0], h) for h in edit.windows])
             self._write_keywords(conn, [row[0]], [(row[0], edit.keywords)])
         return True
 

@@ -15,6 +15,7 @@ import pytest
 
 from _chatchat_root import KB, build_root
 from _datasets import DOCS
+from chatkb import ingest as ingest_flow
 from chatkb.errors import InvalidInputError
 from chatkb.importers.chatchat import ImportOptions, import_chatchat
 from chatkb.importers.chatchat_root import chatkb_name
@@ -104,9 +105,13 @@ def test_import_v02_root_then_again(cli: Cli, tmp_path: Path) -> None:
     assert _statuses(_by_name(everything)["技术 文档"])["notes.csv"] == "imported"
 
 
-def test_import_v03_killed_then_resumed(cli: Cli, library: Library, tmp_path: Path) -> None:
+def test_import_v03_killed_then_resumed(
+    cli: Cli, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """0.3 keeps the root at ``<CHATCHAT_ROOT>/data/knowledge_base``. A run stopped after its
-    first file (as a kill between commits leaves it), run again, finishes without duplicates."""
+    first file (as a kill between commits leaves it; here each file is a write group of its
+    own), run again, finishes without duplicates."""
+    monkeypatch.setattr(ingest_flow, "GROUP_FILES", 1)
     chatchat_root = tmp_path / "chatchat_data"
     files = {"wiki/en_wiki_ibm.md": IBM, "war.txt": WAR, "gbk.txt": GBK}
     build_root(chatchat_root / "data" / "knowledge_base", [KB("manuals", "Plant manuals", files)])

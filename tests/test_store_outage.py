@@ -1,5 +1,6 @@
 """A store that goes away in the middle of ``chatkb add``: on a private, real PostgreSQL with
-pgvector, the server is stopped after the first file. That file stays in; every later file
+pgvector, the server is stopped after the first file is written (files are written one
+group at a time: here a group is one file). That file stays in; every later file
 fails alone with a reason that names the server; the batch is reported; and once the server
 is back, the next ``add`` completes the work."""
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from _datasets import doc
+from chatkb import ingest as ingest_flow
 from chatkb.ingest import FileOutcome, Progress, discover, ingest
 from chatkb.kb import Library
 from chatkb.settings import load_settings
@@ -50,8 +52,9 @@ class _StopAfterFirst(Progress):
 
 
 def test_a_store_lost_mid_ingest_fails_the_rest_alone_and_add_completes_later(
-    home: Path, tmp_path: Path, postgres: Any
+    home: Path, tmp_path: Path, postgres: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(ingest_flow, "GROUP_FILES", 1)
     folder = tmp_path / "in"
     folder.mkdir()
     for name in DOCS:

@@ -1,4 +1,5 @@
-"""The ingest flow: files → load → split → embed what is new → one transaction per file.
+"""The ingest flow: files → load → split → embed what is new → write, a group of files per
+transaction.
 
 Loading, splitting and tokenizing (``chatkb.prepare``) run in the loading worker process,
 ahead of this one: while this process embeds and writes file *n*, the worker prepares file
@@ -8,8 +9,11 @@ embedding batch is filled with the texts of the small files read after it.
 Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading, and a
 run that finds every file unchanged starts no loading worker and builds no embedder; vectors
 are cached by the hash of the embedded text, committed batch by batch, so a killed run
-resumes without re-embedding; a file's chunks, vectors and keyword rows change in one
-transaction, so a kill at any moment leaves every index consistent with the catalog.
+resumes without re-embedding. Files whose vectors are ready are written together
+(``_Group``): one store transaction for up to ``GROUP_CHUNKS`` chunks, since a commit costs
+as much as a small file's rows. No embedding runs inside that transaction, and a file's
+chunks, vectors and keyword rows are in the same one, so a kill at any moment leaves every
+index consistent with the catalog, and the group's vectors still in the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +38,19 @@ from chatkb.passages import text_hash, windows_of
 from chatkb.prepare import Chunking, PreparedChunk, PreparedDocument, prepare
 from chatkb.read_ahead import ReadAhead
 from chatkb.settings import Settings
-from chatkb.store.base import ChunkRecord, DocumentRecord
+from chatkb.store.base import ChunkRecord, DocumentRecord, DocumentWrite
 from chatkb.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 
 Status = Literal["added", "updated", "unchanged", "failed", "removed"]
+
+# A group of indexed files is written once it holds this many files or chunks, or this many
+# seconds after its first file was ready (docs/retrieval.md#speed): big enough that commits
+# stop mattering, small enough that a server's upload shows up at once.
+GROUP_FILES = 256
+GROUP_CHUNKS = 2_000
+GROUP_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,7 @@ def ingest(
     progress.start(len(files))
     stopped = False
     ahead = ReadAhead([f.path for f in files], lambda i: read(files[i]))
+    group = _Group(kb, progress, report)
     try:
         for i, file in enumerate(files):
             if stopped := should_stop():
@@ -146,16 +159,21 @@ def ingest(
                 current = ahead.take(i)
                 if embedder is None and current.outcome is None:
                     embedder = kb.embedder()  # a wrong embedder still fails the whole run
-                outcome = _index(
-                    kb, file, current, embedder, settings, progress, should_stop, ahead.ready(i)
+                group.add(
+                    *_index(
+                        kb, file, current, embedder, settings, progress, should_stop, ahead.ready(i)
+                    )
                 )
             except _Stopped:  # mid-load or between two embedding batches: nothing written
                 stopped = True
                 break
-            report.outcomes.append(outcome)
-            progress.file_done(outcome)
+            if group.full():
+                group.flush()
     finally:
-        ahead.close()
+        try:
+            group.flush()  # what is ready is written, whatever ended the run
+        finally:
+            ahead.close()
     if report.count("added") or report.count("updated"):
         # The cache is emptied only after a whole run without failures: a stopped or failed
         # file's finished batches are kept for the run that completes it.
@@ -164,6 +182,63 @@ def ingest(
         except ChatkbError as exc:  # housekeeping only: what was written stays written
             log.warning("after ingesting into %s: %s", kb.name, exc.message)
     return report
+
+
+class _Group:
+    """Files indexed and not yet reported, in order: their documents are written together,
+    and only then are they reported (done, or failed with the write's error)."""
+
+    def __init__(self, kb: KnowledgeBase, progress: Progress, report: IngestReport) -> None:
+        self._kb, self._progress, self._report = kb, progress, report
+        self._entries: list[tuple[FileOutcome, DocumentWrite | None]] = []
+        self._chunks = 0
+        self._since = 0.0  # when its first document was ready
+
+    def add(self, outcome: FileOutcome, write: DocumentWrite | None) -> None:
+        if write is not None:
+            if not self._chunks:
+                self._since = time.monotonic()
+            self._chunks += len(write.chunks) or 1
+        self._entries.append((outcome, write))
+
+    def full(self) -> bool:
+        if not self._chunks:  # only outcomes already decided: report them now
+            return bool(self._entries)
+        return (
+            len(self._entries) >= GROUP_FILES
+            or self._chunks >= GROUP_CHUNKS
+            or time.monotonic() - self._since >= GROUP_SECONDS
+        )
+
+    def flush(self) -> None:
+        entries, self._entries, self._chunks = self._entries, [], 0
+        failures = self._write([w for _, w in entries if w is not None])
+        for outcome, write in entries:
+            if write is not None and write.document.source in failures:
+                error = failures[write.document.source]
+                log.info("failed %s: %s", outcome.source, error)
+                outcome = FileOutcome(outcome.source, "failed", error=error)
+            self._report.outcomes.append(outcome)
+            self._progress.file_done(outcome)
+
+    def _write(self, writes: list[DocumentWrite]) -> dict[str, str]:
+        """Write the group; when that fails, each document on its own, so that one that
+        cannot be written fails alone. The errors, by source."""
+        if not writes:
+            return {}
+        try:
+            self._kb.write_documents(writes)
+            return {}
+        except ChatkbError as exc:
+            if len(writes) == 1:
+                return {writes[0].document.source: exc.message}
+        failures: dict[str, str] = {}
+        for write in writes:
+            try:
+                self._kb.write_documents([write])
+            except ChatkbError as exc:
+                failures[write.document.source] = exc.message
+        return failures
 
 
 class _Stopped(Exception):
@@ -262,11 +337,12 @@ def _index(
     progress: Progress,
     stop: Callable[[], bool],
     upcoming: Sequence[_Read] = (),
-) -> FileOutcome:
-    """Embed what is new in a file read and write it, in one transaction. The texts of the
-    ``upcoming`` files fill its last embedding batch."""
+) -> tuple[FileOutcome, DocumentWrite | None]:
+    """Embed what is new in a file read: its outcome, and the document to write (none when
+    the outcome is already decided). The texts of the ``upcoming`` files fill its last
+    embedding batch."""
     if read.outcome is not None:
-        return read.outcome
+        return read.outcome, None
     assert read.prepared is not None and embedder is not None
     try:
         record, records, texts = _records(
@@ -274,12 +350,12 @@ def _index(
         )
         later = [r.prepared for r in upcoming if r.prepared is not None]
         vectors, embedded = _vectors(kb, embedder, texts, settings, progress, stop, later)
-        kb.write_document(record, records, vectors)
     except ChatkbError as exc:
         log.info("failed %s: %s", file.source, exc.message)
-        return FileOutcome(file.source, "failed", error=exc.message)
+        return FileOutcome(file.source, "failed", error=exc.message), None
     status: Status = "added" if read.previous is None else "updated"
-    return FileOutcome(file.source, status, chunks=len(records), embedded=embedded)
+    outcome = FileOutcome(file.source, status, chunks=len(records), embedded=embedded)
+    return outcome, DocumentWrite(record, records, vectors)
 
 
 def _digest(path: Path) -> tuple[int, str]:

@@ -6,7 +6,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from chatkb.store import StoreBackend, StoreLocation, make_backend
 from chatkb.store.base import (
     ChunkRecord,
     DocumentRecord,
+    DocumentWrite,
     ScoredKey,
     Store,
     StoredChunk,
@@ -198,15 +199,11 @@ class KnowledgeBase:
     def cache_vectors(self, text_hashes: Sequence[str], vectors: Vectors) -> None:
         self.cache.put(text_hashes, vectors)
 
-    def write_document(
-        self,
-        document: DocumentRecord,
-        chunks: Sequence[ChunkRecord],
-        vectors: Mapping[str, np.ndarray],
-    ) -> None:
-        """Replace a document in the store; its vectors then leave the embedding cache."""
-        self.store.replace_document(document, chunks, vectors)
-        self.cache.discard(vectors)
+    def write_documents(self, writes: Sequence[DocumentWrite]) -> None:
+        """Replace documents in the store, together; their vectors then leave the embedding
+        cache (in one transaction: until then a crash finds them there)."""
+        self.store.replace_documents(writes)
+        self.cache.discard(h for write in writes for h in write.vectors)
 
     def maintain(self, *, complete: bool = True) -> None:
         """After a batch of writes; ``complete`` (nothing failed) also empties the cache."""

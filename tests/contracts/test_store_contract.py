@@ -20,6 +20,7 @@ from chatkb.store import (
     ChunkEdit,
     ChunkRecord,
     DocumentRecord,
+    DocumentWrite,
     Store,
     StoreBackend,
     StoreLocation,
@@ -153,6 +154,62 @@ def test_a_first_write_that_fails_midway_leaves_nothing_and_can_be_redone(
     assert [c.text for c in store.chunks(new.doc_id)] == [c.text for c in chunks]
     assert len(store.dense_search(vectors[chunks[0].text_hash], 10)) == 3
     assert store.check_consistency() == []
+
+
+def prepared(source: str, texts: list[str], version: str = "1", seed: int = 1) -> DocumentWrite:
+    doc = document(source, len(texts), version)
+    chunks = [chunk(doc, i, t) for i, t in enumerate(texts)]
+    vectors = dict(zip((c.text_hash for c in chunks), _unit(len(chunks), seed), strict=True))
+    return DocumentWrite(doc, chunks, vectors)
+
+
+def test_a_group_write_replaces_each_document(make_store: MakeStore) -> None:
+    store = make_store()
+    old, _, _ = write(store, "a.txt", TEXTS)
+    group = [
+        prepared("a.txt", ["The pump runs on petrol now"], version="2", seed=2),
+        prepared("b.txt", ["熊猫吃竹子", "Tea grows on hills"], seed=3),
+        prepared("c.txt", ["北京是中国的首都"], seed=4),
+    ]
+    store.replace_documents(group)
+    assert store.documents() == [w.document for w in group]
+    assert store.chunks(old.doc_id) == []
+    assert store.stats().chunks == 4 and store.stats().documents == 3
+    keyword = store.keyword_search(tokenize("petrol 熊猫 首都"), 10)
+    assert sorted(texts_of(store, [h.key for h in keyword])) == sorted(
+        ["The pump runs on petrol now", "熊猫吃竹子", "北京是中国的首都"]
+    )
+    for w in group:
+        for c in w.chunks:
+            best = store.dense_search(w.vectors[c.text_hash], 1)
+            assert texts_of(store, [best[0].key]) == [c.text]
+    assert store.check_consistency() == []
+
+
+def test_a_source_twice_in_a_group_keeps_the_last(make_store: MakeStore) -> None:
+    store = make_store()
+    write(store, "a.txt", TEXTS)
+    first = prepared("a.txt", ["Version two of the pump"], version="2", seed=2)
+    last = prepared("a.txt", ["Version three", "with tea"], version="3", seed=3)
+    store.replace_documents([first, last])
+    assert store.documents() == [last.document]
+    assert [c.text for c in store.chunks(last.document.doc_id)] == ["Version three", "with tea"]
+    assert store.keyword_search(tokenize("pump two"), 5) == []
+    assert len(store.keyword_search(tokenize("three tea"), 5)) == 2
+    store.maintain()
+    assert len(store.dense_search(_unit(1, 7)[0], 10)) == 2
+    assert store.check_consistency() == []
+
+
+def test_a_group_refuses_a_missing_vector_before_writing(make_store: MakeStore) -> None:
+    store = make_store()
+    doc = document("b.txt", 1)
+    windowed = chunk(doc, 0, "text", windows=("w1", "w2"))
+    with pytest.raises(ValueError, match="lack a vector"):
+        store.replace_documents(
+            [prepared("a.txt", TEXTS), DocumentWrite(doc, [windowed], {"w1": _unit(1, 4)[0]})]
+        )
+    assert store.documents() == []
 
 
 def test_a_missing_vector_is_refused_before_writing(make_store: MakeStore) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -72,9 +73,22 @@ def load_file(path: Path, options: LoaderOptions | None = None) -> LoadedDocumen
         raise
     except Exception as exc:  # any library failure on one file is that file's error only
         raise LoadError(f"cannot read {extension} file: {type(exc).__name__}: {exc}") from exc
+    document = _without_nul(document)
     if not any(block.text.strip() for block in document.blocks):
         raise LoadError("no text could be extracted (empty, or an image without OCR)")
     return document
+
+
+def _without_nul(document: LoadedDocument) -> LoadedDocument:
+    """NUL characters dropped: never content, and PostgreSQL refuses them in text, so a
+    binary-ish file would fail its write on pgvector after being embedded."""
+    if not any("\x00" in block.text for block in document.blocks) and "\x00" not in (
+        document.title or ""
+    ):
+        return document
+    blocks = tuple(replace(b, text=b.text.replace("\x00", "")) for b in document.blocks)
+    title = document.title.replace("\x00", "") if document.title else document.title
+    return replace(document, blocks=blocks, title=title)
 
 
 def check_size(path: Path, options: LoaderOptions) -> None:

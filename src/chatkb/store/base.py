@@ -68,6 +68,15 @@ class ChunkEdit:
 
 
 @dataclass(frozen=True)
+class DocumentWrite:
+    """One document's new version: what ``replace_document`` takes, for writing several."""
+
+    document: DocumentRecord
+    chunks: Sequence[ChunkRecord]
+    vectors: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
 class StoredChunk:
     """A chunk as search returns it, joined with its document's source."""
 
@@ -129,6 +138,13 @@ class Store(Protocol):
         """Insert or replace every chunk of ``document.source`` atomically; ``vectors``
         maps each of the chunks' ``embedded_hashes`` to its vector (``ValueError`` when one
         is missing, before anything is written)."""
+
+    def replace_documents(self, writes: Sequence[DocumentWrite]) -> None:
+        """``replace_document`` of each write in order (a later write of a source wins),
+        committed together where the backend has transactions: then the group is all or
+        nothing, and a reader sees it appear at once. Without them (Milvus) the documents
+        are written one after another, each still atomic. After an exception the caller
+        may write each again on its own: a replace is idempotent."""
 
     def delete_document(self, source: str) -> bool:
         """Remove a document from every index; False when it was not there."""

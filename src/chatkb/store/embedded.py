@@ -21,6 +21,7 @@ from chatkb.store.base import (
     ChunkEdit,
     ChunkRecord,
     DocumentRecord,
+    DocumentWrite,
     ScoredKey,
     StoredChunk,
     StoreStats,
@@ -154,22 +155,35 @@ class EmbeddedStore:
         chunks: Sequence[ChunkRecord],
         vectors: Mapping[str, np.ndarray],
     ) -> None:
-        require_vectors(document, chunks, vectors)
+        self.replace_documents([DocumentWrite(document, chunks, vectors)])
+
+    def replace_documents(self, writes: Sequence[DocumentWrite]) -> None:
+        """One transaction for the whole group: a commit costs about as much as a small
+        document's rows, so an ingest of many small files writes them together. The keyword
+        rows of every document go last (``_write_keywords``)."""
+        for write in writes:
+            require_vectors(write.document, write.chunks, write.vectors)
+        removed: list[int] = []  # keys whose keyword rows were there before the group
+        added: dict[int, Sequence[str]] = {}  # keys whose keyword rows the group adds
         with self._write() as conn:
-            replaced = self._delete_rows(conn, document.source)
-            self._put_vectors(conn, vectors)
-            conn.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                tuple(document.__dict__.values()),
-            )
-            keys = [self._insert_chunk(conn, chunk) for chunk in chunks]
-            self._put_windows(
-                conn,
-                [(key, h) for key, chunk in zip(keys, chunks, strict=True) for h in chunk.windows],
-            )
-            self._write_keywords(
-                conn, replaced, zip(keys, (chunk.keywords for chunk in chunks), strict=True)
-            )
+            for write in writes:
+                for key in self._delete_rows(conn, write.document.source) or ():
+                    # A source written twice in one group: its first version's rows have
+                    # no keyword rows yet. (A key may come back: SQLite reuses the highest.)
+                    if added.pop(key, None) is None:
+                        removed.append(key)
+                self._put_vectors(conn, write.vectors)
+                conn.execute(
+                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    tuple(write.document.__dict__.values()),
+                )
+                keys = [self._insert_chunk(conn, chunk) for chunk in write.chunks]
+                self._put_windows(
+                    conn,
+                    [(k, h) for k, c in zip(keys, write.chunks, strict=True) for h in c.windows],
+                )
+                added.update(zip(keys, (chunk.keywords for chunk in write.chunks), strict=True))
+            self._write_keywords(conn, removed, added.items())
 
     @staticmethod
     def _insert_chunk(conn: sqlite3.Connection, chunk: ChunkRecord) -> int:

@@ -22,6 +22,7 @@ from chatkb.store.base import (
     ChunkEdit,
     ChunkRecord,
     DocumentRecord,
+    DocumentWrite,
     ScoredKey,
     StoredChunk,
     StoreStats,
@@ -259,6 +260,14 @@ class MilvusStore:
             # document skips it; rows of a first write that failed are left to ``maintain``.
             if earlier:
                 self._drop_other_versions(document.source, version)
+
+    def replace_documents(self, writes: Sequence[DocumentWrite]) -> None:
+        """One after another: Milvus has no transactions, and each document's switch is its
+        catalog upsert (``replace_document``)."""
+        for write in writes:
+            require_vectors(write.document, write.chunks, write.vectors)
+        for write in writes:
+            self.replace_document(write.document, write.chunks, write.vectors)
 
     def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), _BATCH):

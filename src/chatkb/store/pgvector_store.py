@@ -15,6 +15,7 @@ from chatkb.store.base import (
     ChunkEdit,
     ChunkRecord,
     DocumentRecord,
+    DocumentWrite,
     ScoredKey,
     StoredChunk,
     StoreStats,
@@ -118,30 +119,39 @@ class PgvectorStore:
         chunks: Sequence[ChunkRecord],
         vectors: Mapping[str, np.ndarray],
     ) -> None:
-        require_vectors(document, chunks, vectors)
-        with self._conn() as conn:  # one transaction: readers see the old or the new version
-            conn.execute(f"DELETE FROM {self._d} WHERE source = %s", (document.source,))
-            conn.execute(
-                f"INSERT INTO {self._d} ({_DOC_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                tuple(document.__dict__.values()),
+        self.replace_documents([DocumentWrite(document, chunks, vectors)])
+
+    def replace_documents(self, writes: Sequence[DocumentWrite]) -> None:
+        for write in writes:
+            require_vectors(write.document, write.chunks, write.vectors)
+        with self._conn() as conn:  # one transaction: readers see the old or the new versions
+            for write in writes:
+                self._replace(conn, write)
+
+    def _replace(self, conn: Any, write: DocumentWrite) -> None:
+        document, chunks, vectors = write.document, write.chunks, write.vectors
+        conn.execute(f"DELETE FROM {self._d} WHERE source = %s", (document.source,))
+        conn.execute(
+            f"INSERT INTO {self._d} ({_DOC_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            tuple(document.__dict__.values()),
+        )
+        keys = self._new_keys(conn, len(chunks))
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f'INSERT INTO {self._c} (key, chunk_id, doc_id, idx, text, start, "end", '
+                "page, heading_path, text_hash, tokens, length, keywords) VALUES "
+                "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::tsvector)",
+                [_chunk_row(key, chunk) for key, chunk in zip(keys, chunks, strict=True)],
             )
-            keys = self._new_keys(conn, len(chunks))
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    f'INSERT INTO {self._c} (key, chunk_id, doc_id, idx, text, start, "end", '
-                    "page, heading_path, text_hash, tokens, length, keywords) VALUES "
-                    "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::tsvector)",
-                    [_chunk_row(key, chunk) for key, chunk in zip(keys, chunks, strict=True)],
-                )
-                cursor.executemany(
-                    f"INSERT INTO {self._w} (chunk_key, doc_id, text_hash, embedding) "
-                    "VALUES (%s, %s, %s, %s::vector)",
-                    [
-                        (key, chunk.doc_id, h, _vector_text(vectors[h]))
-                        for key, chunk in zip(keys, chunks, strict=True)
-                        for h in chunk.embedded_hashes()
-                    ],
-                )
+            cursor.executemany(
+                f"INSERT INTO {self._w} (chunk_key, doc_id, text_hash, embedding) "
+                "VALUES (%s, %s, %s, %s::vector)",
+                [
+                    (key, chunk.doc_id, h, _vector_text(vectors[h]))
+                    for key, chunk in zip(keys, chunks, strict=True)
+                    for h in chunk.embedded_hashes()
+                ],
+            )
 
     def _new_keys(self, conn: Any, n: int) -> list[int]:
         rows = conn.execute(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from _datasets import datasets_dir
-from chatkb.ingest import discover, ingest
+from chatkb.ingest import discover, ingest, remove
 from chatkb.kb import KnowledgeBase, Library
 from chatkb.retrieve import retrieve
 from chatkb.scripts import partition
@@ -154,3 +154,42 @@ def test_one_script_knowledge_base_is_searched_as_before(tmp_path: Path) -> None
     assert [(h.doc_id, h.score) for h in by_script] == [
         (h.doc_id, h.score) for h in retrieve([kb], question, options)
     ]
+
+
+def test_a_write_in_another_process_is_searched_by_script_at_once(tmp_path: Path) -> None:
+    """What a search keeps about the knowledge base (its documents, each script's, their
+    chunk keys) lasts until the next write, whoever writes: here another library on the same
+    folder, as another process would be, makes a Chinese knowledge base mixed."""
+    rows = _gold("zh-dev", ZH_LINES[:3])
+    (english,) = _gold("en-dev", (EN_LINES[1],))  # Private_school
+    folder, more = tmp_path / "docs", tmp_path / "more"
+    folder.mkdir()
+    more.mkdir()
+    for row in rows:
+        (folder / f"{row['doc_id']}.txt").write_text(row["gold_passage"], encoding="utf-8")
+    added = more / f"{english['doc_id']}.txt"
+    added.write_text(english["gold_passage"], encoding="utf-8")
+    settings = load_settings(home=tmp_path / "home", embedder={"threads": 1})
+    writer = Library(settings).create("grows")
+    ingest(writer, discover([folder]), settings)
+    reader = Library(settings).open("grows")
+    question = "在尼泊尔的私立学校，主要的教学语言是什么？"
+    assert all(
+        h.doc_id != english["doc_id"] for h in retrieve([reader], question, settings.retrieval)
+    )
+
+    def searched_as_if_just_opened() -> list[tuple[str, float]]:
+        hits = [(h.source, h.score) for h in retrieve([reader], question, settings.retrieval)]
+        fresh = Library(settings).open("grows")
+        assert hits == [
+            (h.source, h.score) for h in retrieve([fresh], question, settings.retrieval)
+        ]
+        return hits
+
+    ingest(writer, discover([more]), settings)
+    assert len(reader.documents()) == len(rows) + 1
+    assert added.name in [source for source, _ in searched_as_if_just_opened()[:2]]
+
+    remove(writer, [added.name])
+    assert len(reader.documents()) == len(rows)
+    assert added.name not in [source for source, _ in searched_as_if_just_opened()]

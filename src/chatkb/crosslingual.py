@@ -86,7 +86,8 @@ def search_by_script(
     documents = kb.documents()
     if len(documents) > MAX_DOCUMENTS:
         return None
-    parts = partition(kb, documents)
+    # Listed again inside: a write since the list above must not be kept under its revision.
+    parts = kb.kept("scripts", lambda: partition(kb, kb.documents()))
     if not parts.mixed or vector is None:
         return None
     allowed = None if within is None else set(within)
@@ -109,7 +110,7 @@ def search_by_script(
     keyword = kb.keyword_search(tokens, candidates, within) if tokens else []
     foreign = {h.key for h in other}
     unseen = [h.key for h in keyword if h.key not in cosines]
-    foreign.update(c.key for c in kb.fetch(unseen) if is_cjk_text(c.text) != query_cjk)
+    foreign.update(key for key, cjk in _cjk_by_key(kb, unseen).items() if cjk != query_cjk)
     by_word = translate_words(query) if translate_query else []
     translation = " ".join(dict.fromkeys(sense for senses in by_word for sense in senses))
     tokens = tokenize(translation, drop_stopwords=True)
@@ -147,8 +148,18 @@ def _translated_search(
     if not tokens:
         return []
     found = kb.keyword_search(tokens, candidates, within)
-    other = {c.key for c in kb.fetch([h.key for h in found]) if is_cjk_text(c.text) != query_cjk}
-    return [h for h in found if h.key in other]
+    scripts = _cjk_by_key(kb, [h.key for h in found])
+    return [h for h in found if scripts.get(h.key, query_cjk) != query_cjk]
+
+
+def _cjk_by_key(kb: KnowledgeBase, keys: Sequence[int]) -> dict[int, bool]:
+    """Whether each chunk is written in a CJK script, by key; read from its text once until
+    the next write (a search reads about a hundred keyword hits' scripts)."""
+    known: dict[int, bool] = kb.kept("chunk scripts", dict)
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        known.update((c.key, is_cjk_text(c.text)) for c in kb.fetch(unknown))
+    return {key: known[key] for key in keys if key in known}
 
 
 def _translation_weight(translated: Sequence[ScoredKey], own_best: float) -> float:

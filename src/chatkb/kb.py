@@ -6,9 +6,10 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -39,6 +40,8 @@ from chatkb.store.base import (
 )
 from chatkb.store.cache import VectorCache
 from chatkb.timestamps import now_iso
+
+T = TypeVar("T")
 
 CONFIG_FILE = "kb.json"
 
@@ -95,6 +98,7 @@ class KnowledgeBase:
         self._store: Store | None = None
         self._cache: VectorCache | None = None
         self._open_lock = threading.Lock()
+        self._kept: dict[str, tuple[int, object]] = {}
 
     @property
     def store(self) -> Store:
@@ -135,7 +139,21 @@ class KnowledgeBase:
     # -- documents and chunks ----------------------------------------------------------------
 
     def documents(self) -> list[DocumentRecord]:
-        return self.store.documents()
+        return list(self.kept("documents", lambda: tuple(self.store.documents())))
+
+    def kept(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, kept under ``name`` until the store's next write (its
+        ``revision``; every call computes when the backend has none). For what searches
+        derive from the whole knowledge base, such as the document list."""
+        revision = self.store.revision()  # read first: a write meanwhile makes it stale
+        if revision is None:
+            return compute()
+        found = self._kept.get(name)
+        if found is not None and found[0] == revision:
+            return cast(T, found[1])
+        value = compute()
+        self._kept[name] = (revision, value)
+        return value
 
     def find_document(self, source: str) -> DocumentRecord | None:
         return self.store.find_document(source)

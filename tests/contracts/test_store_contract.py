@@ -352,6 +352,29 @@ def test_edit_and_delete_one_chunk(make_store: MakeStore) -> None:
 # -- concurrency and faults ------------------------------------------------------------------
 
 
+def test_the_revision_moves_with_every_write_and_only_then(make_store: MakeStore) -> None:
+    store = make_store()
+    if store.revision() is None:
+        pytest.skip("this backend keeps no revision: nothing derived from it is kept")
+    seen = [store.revision()]
+    _, chunks, vectors = write(store, "a.txt", TEXTS)
+    seen.append(store.revision())
+    store.replace_documents([prepared("b.txt", ["Tea grows on hills"], seed=3)])
+    seen.append(store.revision())
+    edit = ChunkEdit("Windmills pump water", "t-edited", ("windmills", "pump", "water"), ("e1",))
+    store.edit_chunk(chunks[0].chunk_id, edit, {"e1": _unit(1, 12)[0]})
+    seen.append(store.revision())
+    store.delete_chunk(chunks[1].chunk_id)
+    seen.append(store.revision())
+    store.delete_document("b.txt")
+    seen.append(store.revision())
+    assert len(set(seen)) == len(seen), seen
+    store.dense_search(vectors[chunks[2].text_hash], 5)
+    store.keyword_search(["pump"], 5)
+    store.maintain()
+    assert store.revision() == seen[-1]
+
+
 def test_readers_see_one_version_while_a_writer_replaces(make_store: MakeStore) -> None:
     store = make_store()
     versions = {v: [f"version {v} chunk {i} pump" for i in range(6)] for v in ("1", "2")}

@@ -188,6 +188,11 @@ class Store(Protocol):
 
     def stats(self) -> StoreStats: ...
 
+    def revision(self) -> int | None:
+        """A number that changes whenever a write commits, in any process, so that what is
+        derived from the contents (the document list, each script's documents) can be kept
+        until then; None when the backend cannot tell cheaply, and nothing is kept."""
+
     def maintain(self) -> None:
         """After a batch of writes: drop what nothing uses, bring derived indexes up to date."""
 

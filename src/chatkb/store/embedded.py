@@ -69,6 +69,8 @@ _CHUNK_COLUMNS = (
 )
 # ``within`` arrives as one JSON array parameter, however many documents it names.
 _WITHIN = "c.doc_id IN (SELECT value FROM json_each(?))"
+# Document sets whose chunk keys are kept until the next write (``_keys_within``).
+_WITHIN_KEPT = 8
 
 
 class EmbeddedStore:
@@ -87,6 +89,7 @@ class EmbeddedStore:
         self.dim = dim
         self.path = directory / "catalog.sqlite"
         self._connections = Connections(self.path)
+        self._within_kept: dict[tuple[str, ...], tuple[int, np.ndarray]] = {}
         self._keywords = _keyword_tier(directory, self.connection, keyword_index_min_chunks)
         self._dense = DenseIndex(
             directory,
@@ -128,9 +131,13 @@ class EmbeddedStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; the derived indexes learn of it (from the log) once
-        committed."""
+        """A write transaction, which moves the revision on; the derived indexes learn of
+        it (from the log) once committed."""
         with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('revision', 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+            )
             yield conn
         self._dense.written()
         self._keywords.written()
@@ -288,15 +295,26 @@ class EmbeddedStore:
     def dense_search(
         self, query: np.ndarray, k: int, *, within: Collection[str] | None = None
     ) -> list[ScoredKey]:
-        allowed = None if within is None else self._keys_within(self.connection(), within)
+        allowed = None if within is None else self._keys_within(within)
         return self._dense.search(query, k, allowed=allowed)
 
-    @staticmethod
-    def _keys_within(conn: sqlite3.Connection, within: Collection[str]) -> np.ndarray:
-        rows = conn.execute(
-            f"SELECT c.id FROM chunks c WHERE {_WITHIN}", (json.dumps(list(within)),)
+    def _keys_within(self, within: Collection[str]) -> np.ndarray:
+        """The chunk keys of these documents, kept for the same documents until the next
+        write: a cross-lingual search asks for each script's (thousands of documents) at
+        every search, and listing them cost more than the search."""
+        asked = tuple(within)
+        revision = self.revision()
+        kept = self._within_kept.get(asked)
+        if kept is not None and kept[0] == revision:
+            return kept[1]
+        rows = self.connection().execute(
+            f"SELECT c.id FROM chunks c WHERE {_WITHIN}", (json.dumps(list(asked)),)
         )
-        return np.fromiter((row[0] for row in rows), dtype=np.int64)
+        keys = np.fromiter((row[0] for row in rows), dtype=np.int64)
+        if len(self._within_kept) >= _WITHIN_KEPT:
+            self._within_kept.clear()
+        self._within_kept[asked] = (revision, keys)
+        return keys
 
     def refresh_indexes(self) -> None:
         """Bring derived indexes up to date now rather than at the next search (the
@@ -401,6 +419,10 @@ class EmbeddedStore:
             )
             self._write_keywords(conn, [row[0]], ())
         return True
+
+    def revision(self) -> int:
+        row = self.connection().execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        return int(row[0]) if row else 0
 
     def stats(self) -> StoreStats:
         conn = self.connection()

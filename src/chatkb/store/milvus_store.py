@@ -330,6 +330,10 @@ class MilvusStore:
 
     # -- upkeep ------------------------------------------------------------------------------
 
+    def revision(self) -> None:
+        """Not tracked: nothing derived from this store's contents is kept."""
+        return None
+
     def stats(self) -> StoreStats:
         documents = self.documents()
         return StoreStats(

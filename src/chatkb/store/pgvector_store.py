@@ -288,6 +288,10 @@ class PgvectorStore:
 
     # -- upkeep ------------------------------------------------------------------------------
 
+    def revision(self) -> None:
+        """Not tracked: nothing derived from this store's contents is kept."""
+        return None
+
     def stats(self) -> StoreStats:
         with self._conn() as conn:
             docs, chars = conn.execute(

@@ -83,10 +83,8 @@ def search_by_script(
 ) -> Rankings | None:
     """Each script's best candidates, or None when the knowledge base holds one script (or
     too many documents for searching within each script to stay cheap)."""
-    documents = kb.documents()
-    if len(documents) > MAX_DOCUMENTS:
+    if kb.document_count() > MAX_DOCUMENTS:  # counted, not listed: a write moves it on
         return None
-    # Listed again inside: a write since the list above must not be kept under its revision.
     parts = kb.kept("scripts", lambda: partition(kb, kb.documents()))
     if not parts.mixed or vector is None:
         return None

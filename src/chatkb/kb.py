@@ -141,6 +141,9 @@ class KnowledgeBase:
     def documents(self) -> list[DocumentRecord]:
         return list(self.kept("documents", lambda: tuple(self.store.documents())))
 
+    def document_count(self) -> int:
+        return self.kept("document count", self.store.document_count)
+
     def kept(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()``, kept under ``name`` until the store's next write (its
         ``revision``; every call computes when the backend has none). For what searches
@@ -235,7 +238,7 @@ class KnowledgeBase:
         """The document ids a filter allows (None: no filter), for the store to search within."""
         if filters is None or not filters.active:
             return None
-        return [d.doc_id for d in self.store.documents() if filters.accepts(d)]
+        return [d.doc_id for d in self.documents() if filters.accepts(d)]
 
     def dense_search(
         self, vector: np.ndarray, k: int, within: Collection[str] | None = None

@@ -175,6 +175,7 @@ def test_a_group_write_replaces_each_document(make_store: MakeStore) -> None:
     assert store.documents() == [w.document for w in group]
     assert store.chunks(old.doc_id) == []
     assert store.stats().chunks == 4 and store.stats().documents == 3
+    assert store.document_count() == 3
     keyword = store.keyword_search(tokenize("petrol 熊猫 首都"), 10)
     assert sorted(texts_of(store, [h.key for h in keyword])) == sorted(
         ["The pump runs on petrol now", "熊猫吃竹子", "北京是中国的首都"]
@@ -235,6 +236,7 @@ def test_delete_removes_a_document_from_every_index(make_store: MakeStore) -> No
     store.maintain()  # shared vectors may wait for upkeep; then they are gone
     assert store.vectors([c.text_hash for c in chunks]) == {}
     assert store.stats().documents == 1 and store.stats().chunks == 1
+    assert store.document_count() == 1
     assert store.check_consistency() == []
 
 

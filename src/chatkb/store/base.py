@@ -154,6 +154,9 @@ class Store(Protocol):
     def documents(self) -> list[DocumentRecord]:
         """Every document, by source."""
 
+    def document_count(self) -> int:
+        """How many documents there are (without listing them where the backend can)."""
+
     def chunks(self, doc_id: str) -> list[StoredChunk]:
         """A document's chunks in document order."""
 

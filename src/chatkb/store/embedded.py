@@ -156,6 +156,9 @@ class EmbeddedStore:
         rows = self.connection().execute("SELECT * FROM documents ORDER BY source").fetchall()
         return [DocumentRecord(*row) for row in rows]
 
+    def document_count(self) -> int:
+        return int(self.connection().execute("SELECT count(*) FROM documents").fetchone()[0])
+
     def replace_document(
         self,
         document: DocumentRecord,

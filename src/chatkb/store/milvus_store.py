@@ -334,6 +334,9 @@ class MilvusStore:
         """Not tracked: nothing derived from this store's contents is kept."""
         return None
 
+    def document_count(self) -> int:
+        return len(self.documents())  # Milvus counts live versions by reading them
+
     def stats(self) -> StoreStats:
         documents = self.documents()
         return StoreStats(

@@ -113,6 +113,10 @@ class PgvectorStore:
             rows = conn.execute(f"SELECT {_DOC_COLUMNS} FROM {self._d} ORDER BY source")
             return [DocumentRecord(*row) for row in rows]
 
+    def document_count(self) -> int:
+        with self._conn() as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {self._d}").fetchone()[0])
+
     def replace_document(
         self,
         document: DocumentRecord,

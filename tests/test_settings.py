@@ -43,3 +43,36 @@ def test_typos_and_bad_values_are_errors(home: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("CHATKB_RETRIEVAL__TOP_K", "0")
     with pytest.raises(ConfigError, match=r"retrieval\.top_k"):
         load_settings()
+
+
+def test_environment_names_nest_ignore_case_and_decode_json(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATKB_STORE__EMBEDDED__EXACT_MAX_ROWS", "1234")
+    monkeypatch.setenv("chatkb_llm__model", "lower-case")
+    monkeypatch.setenv("CHATKB_SERVER__CORS_ORIGINS", '["http://a.example"]')
+    monkeypatch.setenv("CHATKB_RETRIEVAL__RELEVANCE_WEIGHTS", "[1, 2, 3, 4, 5]")
+    monkeypatch.setenv("CHATKB_RERANKER", '{"backend": "http", "model": "m"}')
+    monkeypatch.setenv("CHATKB_RERANKER__MODEL", "wins")
+    monkeypatch.setenv("CHATKB_SOMETHING_ELSE", "not ours")  # names no setting: left alone
+    settings = load_settings()
+    assert settings.store.embedded.exact_max_rows == 1234
+    assert settings.llm.model == "lower-case"
+    assert settings.server.cors_origins == ["http://a.example"]
+    assert settings.retrieval.relevance_weights == [1, 2, 3, 4, 5]
+    assert (settings.reranker.backend, settings.reranker.model) == ("http", "wins")
+    # Keyword arguments beat the environment, and merge into its sections.
+    settings = load_settings(llm={"backend": "openai"})
+    assert (settings.llm.backend, settings.llm.model) == ("openai", "lower-case")
+
+
+def test_bad_environment_values_name_the_variable(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATKB_SERVER__CORS_ORIGINS", "http://a.example")
+    with pytest.raises(ConfigError, match="CHATKB_SERVER__CORS_ORIGINS is not valid JSON"):
+        load_settings()
+    monkeypatch.delenv("CHATKB_SERVER__CORS_ORIGINS")
+    monkeypatch.setenv("CHATKB_LLM__MODLE", "x")
+    with pytest.raises(ConfigError, match=r"llm\.modle: Extra inputs are not permitted"):
+        load_settings()

@@ -6,13 +6,16 @@ Nested keys use ``__`` in the environment: ``CHATKB_LLM__BASE_URL=http://127.0.0
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+import types
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from chatkb.errors import ConfigError
 
@@ -264,12 +267,19 @@ class ServerSettings(_Section):
     sources_footer: bool = Field(True, description="/v1 kb: answers end with a Sources: list")
 
 
-class Settings(BaseSettings):
-    """All of chatkb's configuration. See docs/configuration.md for every key."""
+ENV_PREFIX = "CHATKB_"
+ENV_NESTED = "__"
 
-    model_config = SettingsConfigDict(
-        env_prefix="CHATKB_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+
+class Settings(_Section):
+    """All of chatkb's configuration. See docs/configuration.md for every key.
+
+    Built from, highest first: the keyword arguments, the environment, ``config.toml``, the
+    defaults. (Read by chatkb itself rather than by a settings library: that one cost every
+    command a fifth of a second of start-up, more than the command an unchanged re-add runs.)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     home: Path = Field(default_factory=lambda: Path("~/.chatkb").expanduser())
     embedder: EmbedderSettings = EmbedderSettings()
@@ -281,36 +291,89 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     server: ServerSettings = ServerSettings()
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+    def __init__(self, **values: Any) -> None:
+        merged = _merged(_merged(_from_toml(), _from_environment(os.environ)), values)
+        super().__init__(**merged)
 
     @property
     def kb_root(self) -> Path:
         return self.home / "kb"
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    """Reads ``config.toml`` from the home that the environment (or default) points at."""
+def _from_toml() -> dict[str, Any]:
+    """``config.toml`` in the home that the environment (or the default) points at."""
+    path = home_dir() / CONFIG_FILE_NAME
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
 
-    def __call__(self) -> dict[str, Any]:
-        path = home_dir() / CONFIG_FILE_NAME
-        if not path.exists():
-            return {}
-        try:
-            return tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``CHATKB_…`` variables as nested values: ``CHATKB_STORE__PGVECTOR__DSN`` is
+    ``{"store": {"pgvector": {"dsn": …}}}``. Names are matched without regard to case. A
+    variable whose first part names no setting is not chatkb's and is left alone; a wrong
+    key below a known one is kept, so that validation names it. Values stay strings (the
+    models convert them) except for lists, tables and sections, which are JSON."""
+    found: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(ENV_NESTED)
+        if path[0] not in Settings.model_fields or not all(path):
+            continue
+        target = found
+        for key in path[:-1]:
+            branch = target.setdefault(key, {})
+            if not isinstance(branch, dict):  # a whole section given as JSON, and one key
+                branch = target[key] = {}
+            target = branch
+        value_at = _json_if_structured(Settings, path, value)
+        if isinstance(value_at, dict) and isinstance(target.get(path[-1]), dict):
+            value_at = _merged(value_at, target[path[-1]])  # the nested variables win
+        target[path[-1]] = value_at
+    return found
+
+
+def _json_if_structured(model: type[BaseModel], path: list[str], value: str) -> Any:
+    """``value`` decoded as JSON when the setting at ``path`` holds a list, a table or a
+    section; as given otherwise (also when the path names no setting)."""
+    annotation: Any = model
+    for key in path:
+        fields = getattr(annotation, "model_fields", None)
+        if fields is None or key not in fields:
+            return value
+        annotation = _unwrap_optional(fields[key].annotation)
+    structured = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    structured = structured or typing.get_origin(annotation) in (list, dict, tuple, set)
+    if not structured:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        name = ENV_PREFIX + ENV_NESTED.join(path).upper()
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        present = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(present) == 1:
+            return present[0]
+    return annotation
+
+
+def _merged(low: dict[str, Any], high: Mapping[str, Any]) -> dict[str, Any]:
+    """``high`` over ``low``, tables merged key by key."""
+    out = dict(low)
+    for key, value in high.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def home_dir() -> Path:

@@ -1,61 +1,49 @@
-"""LLM backends by registered name (``Settings.llm.backend``), each an ``Answerer``."""
+"""LLM backends by registered name (``Settings.llm.backend``), each an ``Answerer``.
+
+The names below are loaded at their first use: ``chatkb.llm.prompts`` (which the CLI's help
+texts read) then does not load the answerers and the server probes, and a command that
+answers nothing starts without them.
+"""
 
 from __future__ import annotations
 
-from chatkb.llm.answerers import Answerer, ExtractiveAnswerer, LLMAnswerer, answerer_for
-from chatkb.llm.base import ChatModel, GenerationOptions
-from chatkb.llm.presets import resolve_llm_settings
-from chatkb.llm.servers import auto_llm_settings
-from chatkb.registry import Registry
-from chatkb.settings import LLMSettings
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chatkb.llm.answerers import Answerer, ExtractiveAnswerer, LLMAnswerer, answerer_for
+    from chatkb.llm.backends import LLMS, make_answerer, make_chat_model
+    from chatkb.llm.base import ChatModel, GenerationOptions
 
 __all__ = [
     "LLMS",
     "Answerer",
     "ChatModel",
+    "ExtractiveAnswerer",
     "GenerationOptions",
+    "LLMAnswerer",
     "answerer_for",
     "make_answerer",
     "make_chat_model",
 ]
 
-LLMS: Registry[Answerer] = Registry("llm")
+_HOMES = {
+    "Answerer": "chatkb.llm.answerers",
+    "ExtractiveAnswerer": "chatkb.llm.answerers",
+    "LLMAnswerer": "chatkb.llm.answerers",
+    "answerer_for": "chatkb.llm.answerers",
+    "LLMS": "chatkb.llm.backends",
+    "make_answerer": "chatkb.llm.backends",
+    "make_chat_model": "chatkb.llm.backends",
+    "ChatModel": "chatkb.llm.base",
+    "GenerationOptions": "chatkb.llm.base",
+}
 
 
-@LLMS.register("extractive")
-def _extractive(settings: LLMSettings) -> Answerer:
-    return ExtractiveAnswerer()
-
-
-@LLMS.register("openai")
-def _openai(settings: LLMSettings) -> Answerer:
-    from chatkb.llm.openai_chat import OpenAIChat
-
-    return LLMAnswerer(OpenAIChat(settings))
-
-
-@LLMS.register("llamacpp")
-def _llamacpp(settings: LLMSettings) -> Answerer:
-    from chatkb.llm.llamacpp import LlamaCppChat
-
-    return LLMAnswerer(LlamaCppChat(settings))
-
-
-@LLMS.register("auto")
-def _auto(settings: LLMSettings) -> Answerer:
-    # Ollama's chat model when an Ollama server answers, else the extractive answerer.
-    resolved = auto_llm_settings(settings)
-    return ExtractiveAnswerer() if resolved is None else _openai(resolved)
-
-
-def make_answerer(settings: LLMSettings) -> Answerer:
-    """The configured answerer (presets applied)."""
-    resolved = resolve_llm_settings(settings)
-    made = LLMS.get(resolved.backend)(resolved)
-    # A plug-in written for the older seam returns a bare chat model (or None).
-    return made if hasattr(made, "generative") else answerer_for(made)  # type: ignore[arg-type]
-
-
-def make_chat_model(settings: LLMSettings) -> ChatModel | None:
-    """The configured generative model, or None when answers are extractive."""
-    return make_answerer(settings).chat_model
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'chatkb.llm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
-
-import httpx
 
 from chatkb.errors import ConfigError
 from chatkb.llm.presets import SERVER_BACKEND, choose_chat_model, is_embedding_model, ollama_root
 from chatkb.settings import LLMSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +143,16 @@ class _ProbeError(Exception):
 
 
 def _client(url: str, timeout: float) -> httpx.Client:
+    import httpx  # when a server is probed: commands that probe none start without it
+
     # Loopback must not go through a proxy from the environment; remote servers may need one.
     loopback = (urlparse(url).hostname or "") in _LOOPBACK
     return httpx.Client(timeout=httpx.Timeout(timeout), trust_env=not loopback)
 
 
 def _get_json(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> Any:
+    import httpx
+
     try:
         response = client.get(url, headers=headers or {})
     except httpx.HTTPError as exc:

@@ -346,3 +346,44 @@ def test_snapshots_survive_writes_made_after_them(tmp_path: Path) -> None:
     assert dense_files.save(tmp_path / "dense", snapshot, 1, DIM)
     assert not dense_files.save(tmp_path / "dense", snapshot, 1, DIM)  # never goes back
     store.close()
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_a_staged_write_changes_nothing_searches_see_until_published(approximate: bool) -> None:
+    """A write is worked out beside the index (its arrays grown, cells compacted) and only
+    publishing it changes what a search finds: searches wait for the publishing alone."""
+    from chatkb.store.ivf import train
+    from chatkb.store.vector_index import VectorIndex
+
+    corpus = Corpus(seed=3)
+    vectors = np.stack([corpus.vector() for _ in range(600)])
+    quantizer = train(vectors, 8) if approximate else None
+    index = VectorIndex(DIM, quantizer)
+    keys = np.repeat(np.arange(300, dtype=np.int64), 2)  # two rows a chunk
+    index.apply(np.zeros(0, np.int64), keys, index.prepare(vectors))
+    queries = [corpus.vector() for _ in range(5)]
+
+    def answers(ix: VectorIndex) -> list[list[int]]:
+        return [ix.best(q, 10, nprobe=8)[0].tolist() for q in queries]
+
+    before = answers(index)
+    removed = np.arange(0, 200, dtype=np.int64)  # two thirds of the rows: cells compact
+    added = np.repeat(np.arange(300, 700, dtype=np.int64), 2)  # the arrays must grow
+    new_vectors = np.stack([corpus.vector() for _ in range(len(added))])
+    change = index.stage(removed, added, index.prepare(new_vectors))
+    assert answers(index) == before
+    assert index.live_rows == 600
+
+    index.publish(change)
+    assert index.live_rows == 600 - 400 + 800
+    # The same as an index that was given the same rows in one go.
+    fresh = VectorIndex(DIM, quantizer)
+    kept = keys >= 200
+    fresh.apply(
+        np.zeros(0, np.int64),
+        np.concatenate([keys[kept], added]),
+        fresh.prepare(np.concatenate([vectors[kept], new_vectors])),
+    )
+    assert answers(index) == answers(fresh)
+    found = set(np.concatenate(answers(index)).tolist())
+    assert not found & set(removed.tolist())

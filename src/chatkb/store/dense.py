@@ -58,6 +58,7 @@ _SMALL_FILTER = 2000
 _REGROW = 4
 # Candidates re-scored exactly, per result wanted (approximate tier).
 _RESCORE = 2
+_NO_KEYS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -180,12 +181,15 @@ class DenseIndex:
             with self._apply:
                 if self._index is None:
                     self._open(conn)
-        backlog = dense_log.head(conn) - self._applied
+        head = dense_log.head(conn)
+        backlog = head - self._applied
         if backlog <= 0:
             return
         if backlog <= self._sync_budget() and self._apply.acquire(timeout=_APPLY_WAIT_S):
             try:
-                self._catch_up_current(conn)
+                # Only what was written before this search: writes committed while it
+                # catches up are the worker's (a busy ingest would keep it chasing).
+                self._catch_up_current(conn, until=head)
             except _Behind:
                 self._open(conn)
             finally:
@@ -226,22 +230,32 @@ class DenseIndex:
         with self._lock.writing():
             self._index, self._applied, self._saved = index, applied, saved
 
-    def _catch_up_current(self, conn: sqlite3.Connection) -> None:
+    def _catch_up_current(self, conn: sqlite3.Connection, *, until: int | None = None) -> None:
         index = self._index
         assert index is not None
-        self._applied = self._apply_log(conn, index, self._applied, shared=True)
+        self._applied = self._apply_log(conn, index, self._applied, shared=True, until=until)
 
     def _apply_log(
-        self, conn: sqlite3.Connection, index: VectorIndex, applied: int, *, shared: bool
+        self,
+        conn: sqlite3.Connection,
+        index: VectorIndex,
+        applied: int,
+        *,
+        shared: bool,
+        until: int | None = None,
     ) -> int:
         """Apply the entries after ``applied`` to ``index``; the new position. ``shared``:
-        the index is the one searches use, so each batch is applied under the write lock."""
+        the index is the one searches use, so each batch is published under the write lock.
+        ``until``: apply no further than this position (else up to the latest write, also
+        those committed meanwhile)."""
         while not self._closed.is_set():
             conn.execute("BEGIN")
             try:
                 if applied < dense_log.floor(conn):
                     raise _Behind
                 upto = dense_log.head(conn)
+                if until is not None:
+                    upto = min(upto, until)
                 keys = dense_log.touched(conn, applied, upto)
                 if len(keys) > _APPLY_BATCH:  # a large backlog goes in steps
                     upto = applied + _seq_span(conn, applied, _APPLY_BATCH)
@@ -249,17 +263,17 @@ class DenseIndex:
                 row_keys, vectors = dense_log.rows_of(conn, keys, self.dim)
             finally:
                 conn.execute("COMMIT")
-            prepared = index.prepare(vectors)  # the costly part, outside the lock
+            # Everything that costs happens outside the lock: searches wait only for the
+            # publishing of the result.
+            change = index.stage(keys, row_keys, index.prepare(vectors))
             if shared:
                 with self._lock.writing():
-                    index.remove(keys)
-                    index.insert(row_keys, prepared)
+                    index.publish(change)
                     self._applied = upto
             else:
-                index.remove(keys)
-                index.insert(row_keys, prepared)
+                index.publish(change)
             applied = upto
-            if upto >= dense_log.head(conn):
+            if upto >= (until if until is not None else dense_log.head(conn)):
                 break
         return applied
 
@@ -288,7 +302,7 @@ class DenseIndex:
             for keys, vectors in dense_log.all_rows(conn, self.dim):
                 if self._closed.is_set():
                     break
-                index.insert(keys, index.prepare(vectors))
+                index.apply(_NO_KEYS, keys, index.prepare(vectors))
         finally:
             conn.execute("COMMIT")
         log.info(

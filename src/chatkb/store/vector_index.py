@@ -8,7 +8,15 @@ A write never rebuilds anything. New rows are appended to their cell (grown by a
 when full). Removed rows are marked dead, and a cell is compacted once a quarter of it is
 dead. A chunk may have several rows (its sentence windows), and it scores its best row.
 
-Not thread-safe: ``DenseIndex`` holds a readers-writer lock around it.
+A write is worked out in two steps, so that searches are held off only for the second:
+``stage`` does everything that costs (finding the dead rows, compacting, growing and filling
+arrays) beside the arrays searches read, and ``publish`` swaps the results in with a few
+assignments. Staging only ever writes past the length searches read, or into new arrays.
+(When one lock held both, the growth of a large exact tier's array, a copy of hundreds of
+megabytes, kept every search waiting for up to seconds.)
+
+Not thread-safe: one thread at a time stages and publishes, and ``DenseIndex`` holds a
+readers-writer lock around ``publish`` and the searches.
 """
 
 from __future__ import annotations
@@ -35,6 +43,13 @@ class _Grow:
     def view(self) -> npt.NDArray[Any]:
         return self.data[: self.n]
 
+    def clone(self) -> _Grow:
+        """The same rows, to append to without changing what this one holds: its appends
+        go past this one's length (or into a grown copy)."""
+        twin = _Grow(self.data)
+        twin.n = self.n
+        return twin
+
     def append(self, values: npt.NDArray[np.generic]) -> None:
         need = self.n + len(values)
         if need > len(self.data) or not self.data.flags.writeable:
@@ -55,6 +70,21 @@ class _Grow:
 class Prepared:
     cells: Ints
     codes: npt.NDArray[np.generic]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A write worked out beside the index (``VectorIndex.stage``), not yet visible."""
+
+    dead_rows: Ints
+    codes: dict[int, _Grow]  # the cells whose rows change, as they will be
+    members: dict[int, _Grow]
+    chunk: _Grow
+    cell: _Grow
+    alive: _Grow
+    dead_in_cell: Ints
+    live_rows: int
+    max_key: int
 
 
 @dataclass(frozen=True)
@@ -102,49 +132,74 @@ class VectorIndex:
         cells = self.quantizer.assign(vectors)
         return Prepared(cells, self.quantizer.encode(vectors, cells))
 
-    def insert(self, keys: Ints, prepared: Prepared) -> None:
-        if len(keys) == 0:
-            return
-        cells, codes = prepared.cells, prepared.codes
-        rows = np.arange(self._chunk.n, self._chunk.n + len(keys), dtype=np.int64)
-        order = np.argsort(cells, kind="stable")
-        present, starts = np.unique(cells[order], return_index=True)
-        ends = np.append(starts[1:], len(order))
-        for cell, start, end in zip(present, starts, ends, strict=True):
-            part = order[start:end]
-            self._codes[cell].append(codes[part])
-            self._members[cell].append(rows[part])
-        self._chunk.append(keys)
-        self._cell.append(cells.astype(np.int32))
-        self._alive.append(np.ones(len(keys), dtype=np.bool_))
-        self.live_rows += len(keys)
-        self._max_key = max(self._max_key, int(keys.max()))
+    def apply(self, removed: Ints, keys: Ints, prepared: Prepared) -> None:
+        """Remove every row of the ``removed`` chunks, then add rows for ``keys``: what
+        ``stage`` and ``publish`` do together, for an index no search reads yet."""
+        self.publish(self.stage(removed, keys, prepared))
 
-    def remove(self, keys: Ints) -> int:
-        """Mark every row of these chunks dead; the number of rows that were live."""
+    def stage(self, removed: Ints, keys: Ints, prepared: Prepared) -> Change:
+        """The rows of the ``removed`` chunks marked dead (cells compacted once a quarter of
+        them is dead) and rows for ``keys`` appended, all of it beside what searches read."""
+        dead = self._live_rows_of(removed)
+        dead_in_cell = self._dead_in_cell.copy()
+        codes: dict[int, _Grow] = {}
+        members: dict[int, _Grow] = {}
+        if len(dead):
+            touched = self._cell.view()[dead]
+            dead_in_cell += np.bincount(touched, minlength=self.cells)
+            is_dead = np.zeros(self._alive.n, dtype=np.bool_)
+            is_dead[dead] = True
+            alive = self._alive.view()
+            for cell in (int(c) for c in np.unique(touched)):
+                if dead_in_cell[cell] > max(64, _COMPACT_AT * self._codes[cell].n):
+                    rows = self._members[cell].view()
+                    keep = alive[rows] & ~is_dead[rows]
+                    codes[cell] = _Grow(self._codes[cell].view()[keep].copy())
+                    members[cell] = _Grow(rows[keep].copy())
+                    dead_in_cell[cell] = 0
+        chunk, cell_of, alive_of = self._chunk.clone(), self._cell.clone(), self._alive.clone()
+        if len(keys):
+            cells = prepared.cells
+            rows = np.arange(chunk.n, chunk.n + len(keys), dtype=np.int64)
+            order = np.argsort(cells, kind="stable")
+            present, starts = np.unique(cells[order], return_index=True)
+            ends = np.append(starts[1:], len(order))
+            for cell, start, end in zip(present.tolist(), starts, ends, strict=True):
+                part = order[start:end]
+                codes.setdefault(cell, self._codes[cell].clone()).append(prepared.codes[part])
+                members.setdefault(cell, self._members[cell].clone()).append(rows[part])
+            chunk.append(keys)
+            cell_of.append(cells.astype(np.int32))
+            alive_of.append(np.ones(len(keys), dtype=np.bool_))
+        return Change(
+            dead_rows=dead,
+            codes=codes,
+            members=members,
+            chunk=chunk,
+            cell=cell_of,
+            alive=alive_of,
+            dead_in_cell=dead_in_cell,
+            live_rows=self.live_rows - len(dead) + len(keys),
+            max_key=max(self._max_key, int(keys.max()) if len(keys) else -1),
+        )
+
+    def publish(self, change: Change) -> None:
+        """Make a staged change what searches see: a few assignments."""
+        change.alive.view()[change.dead_rows] = False
+        for cell, grow in change.codes.items():
+            self._codes[cell] = grow
+        for cell, grow in change.members.items():
+            self._members[cell] = grow
+        self._chunk, self._cell, self._alive = change.chunk, change.cell, change.alive
+        self._dead_in_cell = change.dead_in_cell
+        self.live_rows = change.live_rows
+        self._max_key = change.max_key
+
+    def _live_rows_of(self, keys: Ints) -> Ints:
         keys = keys[keys <= self._max_key]  # a key above every indexed one was never added
         if len(keys) == 0:
-            return 0
-        alive = self._alive.view()
-        rows = np.flatnonzero(alive & np.isin(self._chunk.view(), keys))
-        if len(rows) == 0:
-            return 0
-        alive[rows] = False
-        self.live_rows -= len(rows)
-        touched = self._cell.view()[rows]
-        self._dead_in_cell += np.bincount(touched, minlength=self.cells)
-        for cell in np.unique(touched):
-            if self._dead_in_cell[cell] > max(64, _COMPACT_AT * self._codes[cell].n):
-                self._compact(int(cell))
-        return len(rows)
-
-    def _compact(self, cell: int) -> None:
-        members = self._members[cell].view()
-        keep = self._alive.view()[members]
-        kept = members[keep]
-        self._codes[cell].replace(self._codes[cell].view()[keep].copy())
-        self._members[cell].replace(kept.copy())
-        self._dead_in_cell[cell] = 0
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(self._alive.view() & np.isin(self._chunk.view(), keys))
 
     # -- reads -----------------------------------------------------------------------------
 

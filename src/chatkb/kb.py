@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from chatkb.store.base import (
     StoreStats,
 )
 from chatkb.store.cache import VectorCache
+from chatkb.store.kept import KeptUntilWrite
 from chatkb.timestamps import now_iso
 
 T = TypeVar("T")
@@ -98,7 +99,7 @@ class KnowledgeBase:
         self._store: Store | None = None
         self._cache: VectorCache | None = None
         self._open_lock = threading.Lock()
-        self._kept: dict[str, tuple[int, object]] = {}
+        self._kept: KeptUntilWrite[str] = KeptUntilWrite(most=16)
 
     @property
     def store(self) -> Store:
@@ -148,15 +149,7 @@ class KnowledgeBase:
         """``compute()``, kept under ``name`` until the store's next write (its
         ``revision``; every call computes when the backend has none). For what searches
         derive from the whole knowledge base, such as the document list."""
-        revision = self.store.revision()  # read first: a write meanwhile makes it stale
-        if revision is None:
-            return compute()
-        found = self._kept.get(name)
-        if found is not None and found[0] == revision:
-            return cast(T, found[1])
-        value = compute()
-        self._kept[name] = (revision, value)
-        return value
+        return self._kept.get(self.store.revision(), name, compute)
 
     def find_document(self, source: str) -> DocumentRecord | None:
         return self.store.find_document(source)

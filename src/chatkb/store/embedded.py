@@ -28,6 +28,7 @@ from chatkb.store.base import (
     require_vectors,
 )
 from chatkb.store.dense import DenseIndex, DenseTuning
+from chatkb.store.kept import KeptUntilWrite
 
 # Chunks from which keyword search leaves FTS5 for the derived keyword index (the setting
 # store.embedded.keyword_index_min_chunks).
@@ -89,7 +90,7 @@ class EmbeddedStore:
         self.dim = dim
         self.path = directory / "catalog.sqlite"
         self._connections = Connections(self.path)
-        self._within_kept: dict[tuple[str, ...], tuple[int, np.ndarray]] = {}
+        self._within_kept: KeptUntilWrite[tuple[str, ...]] = KeptUntilWrite(most=_WITHIN_KEPT)
         self._keywords = _keyword_tier(directory, self.connection, keyword_index_min_chunks)
         self._dense = DenseIndex(
             directory,
@@ -306,18 +307,14 @@ class EmbeddedStore:
         write: a cross-lingual search asks for each script's (thousands of documents) at
         every search, and listing them cost more than the search."""
         asked = tuple(within)
-        revision = self.revision()
-        kept = self._within_kept.get(asked)
-        if kept is not None and kept[0] == revision:
-            return kept[1]
-        rows = self.connection().execute(
-            f"SELECT c.id FROM chunks c WHERE {_WITHIN}", (json.dumps(list(asked)),)
-        )
-        keys = np.fromiter((row[0] for row in rows), dtype=np.int64)
-        if len(self._within_kept) >= _WITHIN_KEPT:
-            self._within_kept.clear()
-        self._within_kept[asked] = (revision, keys)
-        return keys
+
+        def listed() -> np.ndarray:
+            rows = self.connection().execute(
+                f"SELECT c.id FROM chunks c WHERE {_WITHIN}", (json.dumps(list(asked)),)
+            )
+            return np.fromiter((row[0] for row in rows), dtype=np.int64)
+
+        return self._within_kept.get(self.revision(), asked, listed)
 
     def refresh_indexes(self) -> None:
         """Bring derived indexes up to date now rather than at the next search (the

@@ -76,6 +76,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--pipeline", default="", help="sizes for the chatkb add run")
     parser.add_argument(
+        "--embed-latency-ms",
+        type=float,
+        default=0.0,
+        help="the loopback embedder answers each request this much later (a GPU server's "
+        "fixed cost a batch); 0: at once",
+    )
+    parser.add_argument(
         "--serve-ingest", default="", help="sizes for the search-while-ingesting run"
     )
     parser.add_argument(
@@ -129,6 +136,7 @@ def main() -> None:
     cache = Path(__file__).resolve().parent / ".cache" / "base_vectors.npz"
     vectors = Vectors(base_vectors(base, cache, args.seed_from))
     results: list[dict[str, Any]] = []
+    _FreeEmbeddings.latency = args.embed_latency_ms / 1000
     for size in (int(s) for s in args.sizes.split(",") if s):
         directory = work / f"kb-{size}"
         if args.reuse and (directory / "catalog.sqlite").exists():
@@ -815,16 +823,18 @@ class _FreeEmbeddings(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as two writes
     known: ClassVar[dict[str, np.ndarray]] = {}
-    answered: ClassVar[list[int]] = [0, 0]  # texts found in the base corpus, and not
+    latency: ClassVar[float] = 0.0  # seconds each answer waits, as a GPU batch would
+    answered: ClassVar[list[int]] = [0, 0, 0]  # texts found in the base corpus, not; requests
 
     @classmethod
     def know(cls, base: BaseCorpus, vectors: Vectors) -> None:
         cls.known = {text: vectors.base[h] for h, text in base.texts.items() if h in vectors.base}
-        cls.answered[:] = [0, 0]
+        cls.answered[:] = [0, 0, 0]
 
     @classmethod
     def counts(cls) -> dict[str, int]:
-        return {"texts_real_vector": cls.answered[0], "texts_seeded_vector": cls.answered[1]}
+        real, seeded, requests = cls.answered
+        return {"texts_real_vector": real, "texts_seeded_vector": seeded, "requests": requests}
 
     def _vector(self, text: str) -> np.ndarray:
         found = self.known.get(text)
@@ -834,6 +844,7 @@ class _FreeEmbeddings(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        self.answered[2] += 1
         as_base64 = body.get("encoding_format") == "base64"
         data = []
         for i, text in enumerate(inputs):
@@ -841,6 +852,8 @@ class _FreeEmbeddings(BaseHTTPRequestHandler):
             encoded = base64.b64encode(vector.tobytes()).decode() if as_base64 else vector.tolist()
             data.append({"object": "embedding", "index": i, "embedding": encoded})
         payload = json.dumps({"object": "list", "data": data, "model": "free"}).encode()
+        if self.latency:
+            time.sleep(self.latency)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -179,31 +179,43 @@ def test_long_chunks_are_embedded_as_sentence_windows(
     assert first[0].text == first[1].text and "壮族" in first[0].text
 
 
-def test_small_files_fill_each_others_embedding_batches(
-    library: Library, settings: Settings, tmp_path: Path
-) -> None:
-    """A file's short last batch takes texts of files read after it; each text is embedded
-    once, and a later file finds its filled-in texts cached."""
-    from chatkb.ingest import _vectors
-    from chatkb.loaders import load_file
-    from chatkb.prepare import Chunking, prepare
+class Batches(Progress):
+    """The size of each embedding batch, from the running count ``embedded`` reports."""
 
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.total = 0
+
+    def embedded(self, count: int, total: int) -> None:
+        self.sizes.append(count - sum(self.sizes))
+        self.total = total
+
+
+def test_small_files_share_full_embedding_batches(
+    library: Library, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts of many small files are embedded in full batches across file boundaries: every
+    batch but the last is full, each text is embedded once, and each file counts its own."""
+    import chatkb.ingest
+
+    # A short batch also goes when the next file is slow to read; not in this test.
+    monkeypatch.setattr(chatkb.ingest, "GROUP_SECONDS", 600.0)
     kb = library.create("t")
-    config = kb.config
-    chunking = Chunking(config.chunk_size, config.chunk_overlap, config.window_chars)
-    first, *later = (
-        prepare(load_file(ZH / name), chunking)
-        for name in sorted(p.name for p in ZH.glob("*.txt"))[:4]
-    )
-    own = {h: t for part in first.chunks for h, t in part.embedded.items()}
+    names = sorted(p.name for p in ZH.glob("*.txt"))[:20]
+    folder = _copy(names, tmp_path / "docs")
+    batches = Batches()
+    report = ingest(kb, discover([folder]), settings, progress=batches)
     batch = settings.embedder.batch_size
-    assert len(own) % batch, "the first file must leave its last batch short"
-    vectors, embedded = _vectors(kb, kb.embedder(), own, settings, Progress(), lambda: False, later)
-    assert set(vectors) == set(own)
-    later_texts = {h for doc in later for part in doc.chunks for h in part.embedded}
-    assert embedded == min(-(-len(own) // batch) * batch, len(own) + len(later_texts - set(own)))
-    filled = set(kb.known_vectors(list(later_texts - set(own))))
-    assert len(filled) == embedded - len(own)
+    embedded = report.to_json()["embedded"]
+    assert len(names) > 2 and embedded > 2 * batch
+    assert all(size == batch for size in batches.sizes[:-1]) and 0 < batches.sizes[-1] <= batch
+    assert sum(batches.sizes) == embedded == batches.total
+    assert len(batches.sizes) == -(-embedded // batch), "as few embedding calls as can be"
+    assert all(o.embedded > 0 for o in report.outcomes)
+    assert kb.store.check_consistency() == []
+    with sqlite3.connect(kb.directory / "catalog.sqlite") as catalog:
+        stored = {row[0] for row in catalog.execute("SELECT text_hash FROM vectors")}
+    assert embedded == len(stored)
 
 
 def test_many_small_files_embed_every_text_once(

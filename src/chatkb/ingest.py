@@ -3,13 +3,18 @@ transaction.
 
 Loading, splitting and tokenizing (``chatkb.prepare``) run in the loading worker process,
 ahead of this one: while this process embeds and writes file *n*, the worker prepares file
-*n + 1* (and up to eight small files), so the two cores share the work, and a file's last
-embedding batch is filled with the texts of the small files read after it.
+*n + 1* (and up to eight small files), so the two cores share the work.
+
+Texts to embed wait in one queue across files (``_Batches``) and are embedded in full
+batches, whatever files they came from: a folder of small files costs one embedding call a
+batch, not one a file (each call has its own overhead, a round trip to a server or a pass
+over every embedder thread). A short batch goes only at the end, or when the queue's oldest
+text has waited ``GROUP_SECONDS`` for the next file to be read, so an upload shows up at once.
 
 Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading, and a
 run that finds every file unchanged starts no loading worker and builds no embedder; vectors
 are cached by the hash of the embedded text, committed batch by batch, so a killed run
-resumes without re-embedding. Files whose vectors are ready are written together
+resumes without re-embedding. Files whose vectors are ready are written together, in order
 (``_Group``): one store transaction for up to ``GROUP_CHUNKS`` chunks, since a commit costs
 as much as a small file's rows. No embedding runs inside that transaction, and a file's
 chunks, vectors and keyword rows are in the same one, so a kill at any moment leaves every
@@ -22,6 +27,7 @@ import hashlib
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from chatkb.embedders import Embedder, embed_batched
+from chatkb.embedders import Embedder
 from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
 from chatkb.loaders import LoaderOptions, check_size, load_file
@@ -47,7 +53,8 @@ Status = Literal["added", "updated", "unchanged", "failed", "removed"]
 
 # A group of indexed files is written once it holds this many files or chunks, or this many
 # seconds after its first file was ready (docs/retrieval.md#speed): big enough that commits
-# stop mattering, small enough that a server's upload shows up at once.
+# stop mattering, small enough that a server's upload shows up at once. A short embedding
+# batch waits for the next file's texts no longer than that either.
 GROUP_FILES = 256
 GROUP_CHUNKS = 2_000
 GROUP_SECONDS = 0.5
@@ -87,7 +94,10 @@ class IngestReport:
 
 
 class Progress:
-    """Callbacks the CLI and the server use to show progress; the defaults do nothing."""
+    """Callbacks the CLI and the server use to show progress; the defaults do nothing.
+
+    ``embedded(count, total)``: after each embedding batch, the texts embedded so far in the
+    run and the texts found so far to need it (both grow as files are read)."""
 
     def start(self, total_files: int) -> None: ...
     def file_started(self, source: str) -> None: ...
@@ -150,25 +160,29 @@ def ingest(
     stopped = False
     ahead = ReadAhead([f.path for f in files], lambda i: read(files[i]))
     group = _Group(kb, progress, report)
+    batches = _Batches(kb, settings.embedder.batch_size, progress, should_stop)
     try:
         for i, file in enumerate(files):
             if stopped := should_stop():
                 break
             progress.file_started(file.source)
-            try:
-                current = ahead.take(i)
-                if embedder is None and current.outcome is None:
-                    embedder = kb.embedder()  # a wrong embedder still fails the whole run
-                group.add(
-                    *_index(
-                        kb, file, current, embedder, settings, progress, should_stop, ahead.ready(i)
-                    )
-                )
-            except _Stopped:  # mid-load or between two embedding batches: nothing written
-                stopped = True
-                break
+            # While the next file is read, what waited long enough goes: a short batch, a group.
+            while not ahead.wait(i, _patience(batches.waiting_since, group.since)):
+                group.add_all(batches.embed(short=_due(batches.waiting_since)))
+                if group.full():
+                    group.flush()
+            current = ahead.take(i)
+            if embedder is None and current.outcome is None:
+                embedder = kb.embedder()  # a wrong embedder still fails the whole run
+                batches.embedder = embedder
+            batches.add(_pending(kb, file, current))
+            group.add_all(batches.embed(short=False))
             if group.full():
                 group.flush()
+        if not stopped:
+            group.add_all(batches.embed(short=True))
+    except _Stopped:  # mid-load, or between two embedding batches: files waiting stay unwritten
+        stopped = True
     finally:
         try:
             group.flush()  # what is ready is written, whatever ended the run
@@ -184,6 +198,141 @@ def ingest(
     return report
 
 
+def _patience(*since: float | None) -> float | None:
+    """Seconds until the oldest of these waits is due (None: nothing is waiting)."""
+    started = [t for t in since if t is not None]
+    if not started:
+        return None
+    return max(0.0, min(started) + GROUP_SECONDS - time.monotonic())
+
+
+def _due(since: float | None) -> bool:
+    return since is not None and time.monotonic() - since >= GROUP_SECONDS
+
+
+@dataclass
+class _Pending:
+    """A file read, in the run's order: decided already (an ``outcome`` and no ``document``),
+    or indexed once the texts it ``needs`` are embedded."""
+
+    outcome: FileOutcome
+    document: DocumentRecord | None = None
+    chunks: list[ChunkRecord] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # every text it embeds, by hash
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # those known so far
+    needs: set[str] = field(default_factory=set)  # texts without a vector yet
+
+    @property
+    def write(self) -> DocumentWrite | None:
+        if self.document is None:
+            return None
+        vectors = {h: np.asarray(self.vectors[h], dtype=np.float32) for h in self.texts}
+        return DocumentWrite(self.document, self.chunks, vectors)
+
+    def fail(self, error: str) -> None:
+        self.outcome = FileOutcome(self.outcome.source, "failed", error=error)
+        self.document, self.needs = None, set()
+
+
+def _pending(kb: KnowledgeBase, file: SourceFile, read: _Read) -> _Pending:
+    """A file read, with the vectors already known for its texts (cached, or in the store)."""
+    if read.outcome is not None:
+        return _Pending(read.outcome)
+    assert read.prepared is not None
+    try:
+        record, records, texts = _records(
+            file, read.prepared, read.content_hash, read.size, read.previous
+        )
+        vectors = kb.known_vectors(list(texts))
+    except ChatkbError as exc:
+        log.info("failed %s: %s", file.source, exc.message)
+        return _Pending(FileOutcome(file.source, "failed", error=exc.message))
+    status: Status = "added" if read.previous is None else "updated"
+    outcome = FileOutcome(file.source, status, chunks=len(records))
+    needs = {h for h in texts if h not in vectors}
+    return _Pending(outcome, record, records, texts, vectors, needs)
+
+
+class _Batches:
+    """The files read and not yet indexed, in order, and one queue of the texts they still
+    need embedded: full batches are embedded as soon as they fill, whichever files their
+    texts come from; a text needed by several files is embedded once. ``embed`` hands back
+    the files done, in order (a file waits for those before it)."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        batch_size: int,
+        progress: Progress,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        self.embedder: Embedder | None = None  # set at the first file that needs one
+        self._kb, self._batch = kb, batch_size
+        self._progress, self._should_stop = progress, should_stop
+        self._files: deque[_Pending] = deque()
+        self._queue: dict[str, str] = {}  # hash → text, in the order first needed
+        self._since: float | None = None  # when it last moved: filled from empty, or a batch went
+        self._embedded = self._needed = 0
+
+    @property
+    def waiting_since(self) -> float | None:
+        return self._since if self._queue else None
+
+    def add(self, file: _Pending) -> None:
+        fresh = [h for h in file.texts if h in file.needs and h not in self._queue]
+        if fresh and not self._queue:
+            self._since = time.monotonic()
+        self._queue.update((h, file.texts[h]) for h in fresh)
+        self._needed += len(fresh)
+        file.outcome = _with_embedded(file.outcome, len(fresh))
+        self._files.append(file)
+
+    def embed(self, *, short: bool) -> list[_Pending]:
+        """Embed every full batch in the queue (and with ``short`` the rest too); the files
+        done. A batch that fails (``ChatkbError``) fails the files that needed its texts."""
+        while len(self._queue) >= self._batch or (short and self._queue):
+            if self._should_stop():  # finished batches stay cached: the next run goes on
+                raise _Stopped
+            hashes = list(self._queue)[: self._batch]
+            try:
+                assert self.embedder is not None
+                vectors = self.embedder.embed([self._queue[h] for h in hashes], "passage")
+                self._kb.cache_vectors(hashes, vectors)  # committed: a crash keeps the batch
+            except ChatkbError as exc:
+                self._fail(set(hashes), exc.message)
+                continue
+            for h in hashes:
+                del self._queue[h]
+            self._since = time.monotonic()
+            self._deliver(dict(zip(hashes, vectors, strict=True)))
+            self._embedded += len(hashes)
+            self._progress.embedded(self._embedded, self._needed)
+        done: list[_Pending] = []
+        while self._files and not self._files[0].needs:
+            done.append(self._files.popleft())
+        return done
+
+    def _deliver(self, vectors: dict[str, np.ndarray]) -> None:
+        for file in self._files:
+            arrived = file.needs & vectors.keys()
+            if arrived:
+                file.vectors.update((h, vectors[h]) for h in arrived)
+                file.needs -= arrived
+
+    def _fail(self, hashes: set[str], error: str) -> None:
+        """The files needing any of ``hashes`` fail; the queue keeps what the others need."""
+        for file in self._files:
+            if file.needs & hashes:
+                log.info("failed %s: %s", file.outcome.source, error)
+                file.fail(error)
+        still = {h for file in self._files for h in file.needs}
+        self._queue = {h: t for h, t in self._queue.items() if h in still}
+
+
+def _with_embedded(outcome: FileOutcome, embedded: int) -> FileOutcome:
+    return FileOutcome(outcome.source, outcome.status, outcome.chunks, embedded, outcome.error)
+
+
 class _Group:
     """Files indexed and not yet reported, in order: their documents are written together,
     and only then are they reported (done, or failed with the write's error)."""
@@ -193,6 +342,15 @@ class _Group:
         self._entries: list[tuple[FileOutcome, DocumentWrite | None]] = []
         self._chunks = 0
         self._since = 0.0  # when its first document was ready
+
+    @property
+    def since(self) -> float | None:
+        """When its first document was ready (None: it holds no document)."""
+        return self._since if self._chunks else None
+
+    def add_all(self, files: Iterable[_Pending]) -> None:
+        for file in files:
+            self.add(file.outcome, file.write)
 
     def add(self, outcome: FileOutcome, write: DocumentWrite | None) -> None:
         if write is not None:
@@ -328,36 +486,6 @@ def _read(
     return _Read(None, size, content_hash, previous, prepared)
 
 
-def _index(
-    kb: KnowledgeBase,
-    file: SourceFile,
-    read: _Read,
-    embedder: Embedder | None,
-    settings: Settings,
-    progress: Progress,
-    stop: Callable[[], bool],
-    upcoming: Sequence[_Read] = (),
-) -> tuple[FileOutcome, DocumentWrite | None]:
-    """Embed what is new in a file read: its outcome, and the document to write (none when
-    the outcome is already decided). The texts of the ``upcoming`` files fill its last
-    embedding batch."""
-    if read.outcome is not None:
-        return read.outcome, None
-    assert read.prepared is not None and embedder is not None
-    try:
-        record, records, texts = _records(
-            file, read.prepared, read.content_hash, read.size, read.previous
-        )
-        later = [r.prepared for r in upcoming if r.prepared is not None]
-        vectors, embedded = _vectors(kb, embedder, texts, settings, progress, stop, later)
-    except ChatkbError as exc:
-        log.info("failed %s: %s", file.source, exc.message)
-        return FileOutcome(file.source, "failed", error=exc.message), None
-    status: Status = "added" if read.previous is None else "updated"
-    outcome = FileOutcome(file.source, status, chunks=len(records), embedded=embedded)
-    return outcome, DocumentWrite(record, records, vectors)
-
-
 def _digest(path: Path) -> tuple[int, str]:
     """The file's size and sha256, streamed (memory stays flat whatever the size)."""
     with path.open("rb") as handle:
@@ -412,54 +540,6 @@ def _chunk_record(doc_id: str, part: PreparedChunk) -> ChunkRecord:
         keywords=part.keywords,
         windows=windows_of(part.embedded, part.indexed_hash),
     )
-
-
-def _vectors(
-    kb: KnowledgeBase,
-    embedder: Embedder,
-    texts: dict[str, str],
-    settings: Settings,
-    progress: Progress,
-    should_stop: Callable[[], bool],
-    later: Sequence[PreparedDocument] = (),
-) -> tuple[dict[str, np.ndarray], int]:
-    """A vector for every text, embedding only those neither cached nor in the store.
-
-    A last batch left short is filled with texts of the ``later`` files: cached like the
-    rest, they are found there when their file comes (many small files then embed in full
-    batches, which keep every embedder thread busy)."""
-    hashes = list(texts)
-    cached = kb.known_vectors(hashes)
-    missing = [h for h in hashes if h not in cached]
-    batch = settings.embedder.batch_size
-    if missing and len(missing) % batch:
-        filling = _filling(kb, texts, later, batch - len(missing) % batch)
-        texts = {**texts, **filling}
-        missing += list(filling)
-    for i in range(0, len(missing), batch):
-        if should_stop():  # finished batches stay cached: the next run goes on from here
-            raise _Stopped
-        part = missing[i : i + batch]
-        vectors = embed_batched(
-            embedder, [texts[h] for h in part], kind="passage", batch_size=batch
-        )
-        kb.cache_vectors(part, vectors)  # committed now: a crash keeps finished batches
-        cached.update(zip(part, vectors, strict=True))
-        progress.embedded(min(i + batch, len(missing)), len(missing))
-    return {h: np.asarray(cached[h], dtype=np.float32) for h in hashes}, len(missing)
-
-
-def _filling(
-    kb: KnowledgeBase, texts: dict[str, str], later: Sequence[PreparedDocument], room: int
-) -> dict[str, str]:
-    """Up to ``room`` texts of the ``later`` files that are not embedded yet."""
-    candidates: dict[str, str] = {}
-    for document in later:
-        for part in document.chunks:
-            candidates.update((h, t) for h, t in part.embedded.items() if h not in texts)
-    known = kb.known_vectors(list(candidates))
-    fresh = [h for h in candidates if h not in known][:room]
-    return {h: candidates[h] for h in fresh}
 
 
 _hash = text_hash

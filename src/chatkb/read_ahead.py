@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 # A file up to this size on disk is read further ahead, up to ``AHEAD_SMALL`` files, so that
-# the texts of many small files fill one embedding batch (docs/retrieval.md#speed); a larger
+# the loading worker keeps ahead of files that embed faster than it reads them; a larger
 # file is read only once it is the next one, so at most two large files are held in memory.
 SMALL_FILE = 1 << 20
 AHEAD_SMALL = 8
@@ -30,15 +30,11 @@ class ReadAhead(Generic[T]):
         self._top_up(i)
         return self._futures.pop(i).result()
 
-    def ready(self, i: int) -> list[T]:
-        """The reads after file ``i`` that have already finished, in order, without waiting."""
-        done: list[T] = []
-        for n in range(i + 1, self._submitted):
-            future = self._futures.get(n)
-            if future is None or not future.done() or future.exception() is not None:
-                break
-            done.append(future.result())
-        return done
+    def wait(self, i: int, timeout: float | None) -> bool:
+        """Whether file ``i``'s read is done within ``timeout`` seconds (None: until it is)."""
+        self._top_up(i)
+        done, _ = wait([self._futures[i]], timeout)
+        return bool(done)
 
     def close(self) -> None:
         """Stop reading; a file read ahead for nothing (a stop, an error) is not waited for."""

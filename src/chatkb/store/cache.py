@@ -25,9 +25,16 @@ class VectorCache:
     def __init__(self, directory: Path) -> None:
         self.path = directory / CACHE_FILE
         self._connections = Connections(self.path)
-        self._connections.get().execute(_SCHEMA)
+        conn = self._connections.get()
+        conn.execute(_SCHEMA)
+        # Empty at open and not written since by this process: a lookup finds nothing, so it
+        # is not made (one query a file, in an ingest after a complete one). Rows another
+        # process puts meanwhile are missed; what that costs is embedding their texts again.
+        self._empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM vectors)").fetchone()[0]
 
     def get(self, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        if self._empty:
+            return {}
         rows = self._connections.get().execute(
             "SELECT text_hash, vector FROM vectors WHERE text_hash IN "
             "(SELECT value FROM json_each(?))",
@@ -41,6 +48,7 @@ class VectorCache:
             (h, np.ascontiguousarray(v, dtype=np.float32).tobytes())
             for h, v in zip(text_hashes, vectors, strict=True)
         ]
+        self._empty = False
         with transaction(self._connections.get()) as conn:
             conn.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", rows)
 
@@ -54,6 +62,7 @@ class VectorCache:
     def clear(self) -> None:
         with transaction(self._connections.get()) as conn:
             conn.execute("DELETE FROM vectors")
+        self._empty = True
 
     def close(self) -> None:
         self._connections.close()

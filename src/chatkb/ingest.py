@@ -176,7 +176,9 @@ def ingest(
                 embedder = kb.embedder()  # a wrong embedder still fails the whole run
                 batches.embedder = embedder
             batches.add(_pending(kb, file, current))
-            group.add_all(batches.embed(short=False))
+            # The same bound when reads come at once (unchanged files), so that neither the
+            # queue nor the files waiting behind its first one are held up for the run.
+            group.add_all(batches.embed(short=_due(batches.waiting_since)))
             if group.full():
                 group.flush()
         if not stopped:

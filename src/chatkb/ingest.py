@@ -8,8 +8,9 @@ ahead of this one: while this process embeds and writes file *n*, the worker pre
 Texts to embed wait in one queue across files (``_Batches``) and are embedded in full
 batches, whatever files they came from: a folder of small files costs one embedding call a
 batch, not one a file (each call has its own overhead, a round trip to a server or a pass
-over every embedder thread). A short batch goes only at the end, or when the queue has not
-moved for ``GROUP_SECONDS`` while the next file is read, so an upload shows up at once.
+over every embedder thread). A short batch goes only at the end, or once the queue has not
+moved for ``GROUP_SECONDS`` (waiting for the next file to be read, or not), so an upload
+shows up at once.
 
 Idempotent and crash-safe: an unchanged file (same bytes) is skipped before loading, and a
 run that finds every file unchanged starts no loading worker and builds no embedder; vectors

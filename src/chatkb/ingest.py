@@ -30,13 +30,14 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from chatkb.embedders import Embedder
+from chatkb.embedders import Embedder, embed_batched
 from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
 from chatkb.loaders import LoaderOptions, check_size, load_file
@@ -287,7 +288,7 @@ class _Batches:
             self._since = time.monotonic()
         self._queue.update((h, file.texts[h]) for h in fresh)
         self._needed += len(fresh)
-        file.outcome = _with_embedded(file.outcome, len(fresh))
+        file.outcome = replace(file.outcome, embedded=len(fresh))
         self._files.append(file)
 
     def embed(self, *, short: bool) -> list[_Pending]:
@@ -296,10 +297,13 @@ class _Batches:
         while len(self._queue) >= self._batch or (short and self._queue):
             if self._should_stop():  # finished batches stay cached: the next run goes on
                 raise _Stopped
-            hashes = list(self._queue)[: self._batch]
+            hashes = list(islice(self._queue, self._batch))
             try:
                 assert self.embedder is not None
-                vectors = self.embedder.embed([self._queue[h] for h in hashes], "passage")
+                texts = [self._queue[h] for h in hashes]
+                vectors = embed_batched(
+                    self.embedder, texts, kind="passage", batch_size=self._batch
+                )
                 self._kb.cache_vectors(hashes, vectors)  # committed: a crash keeps the batch
             except ChatkbError as exc:
                 self._fail(set(hashes), exc.message)
@@ -330,10 +334,6 @@ class _Batches:
                 file.fail(error)
         still = {h for file in self._files for h in file.needs}
         self._queue = {h: t for h, t in self._queue.items() if h in still}
-
-
-def _with_embedded(outcome: FileOutcome, embedded: int) -> FileOutcome:
-    return FileOutcome(outcome.source, outcome.status, outcome.chunks, embedded, outcome.error)
 
 
 class _Group:

@@ -62,9 +62,6 @@ class _Grow:
         self.data[self.n : need] = values
         self.n = need
 
-    def replace(self, values: npt.NDArray[np.generic]) -> None:
-        self.data, self.n = values, len(values)
-
 
 @dataclass(frozen=True)
 class Prepared:

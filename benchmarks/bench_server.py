@@ -9,8 +9,10 @@ engine, serialises query embeddings behind one lock; ``e5-small-onnx`` embeds co
 queries in parallel). ``--upload FILE`` uploads FILE (under a new name each run) into the
 same knowledge base as each run starts, so the searches compete with its indexing (only the
 first run embeds it: later copies find their vectors in the embedding cache).
-Prints requests/s, latency percentiles and errors per kind, and the load average. Figures,
-not assertions.
+``--search-threads N`` sets ``server.search_threads`` (how many searches run at once).
+Each client connects before the clock starts. Prints requests/s, latency percentiles and
+errors per kind, the load average, and the CPU seconds of the server and of the clients
+(one process). Figures, not assertions.
 
     python benchmarks/bench_server.py --clients 20 --seconds 30
     python benchmarks/bench_server.py --search-only --clients 1,10,50 --embedder e5-small-onnx
@@ -59,34 +61,42 @@ def free_port() -> int:
 
 
 async def client_loop(
-    base: str,
+    client: httpx.AsyncClient,
     deadline: float,
     results: dict[str, list[float]],
     errors: dict[str, int],
     n: int,
     search_only: bool,
 ) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-        i = n
-        while time.monotonic() < deadline:
-            question = QUESTIONS[i % len(QUESTIONS)]
-            kind = "search" if search_only or i % 2 == 0 else "chat"
-            body = (
-                {"query": question, "kbs": ["bench"]}
-                if kind == "search"
-                else {"question": question, "kbs": ["bench"], "stream": False}
-            )
-            started = time.monotonic()
-            try:
-                response = await client.post(f"/api/{kind}", json=body)
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                results[kind].append(time.monotonic() - started)
-            else:
-                errors[kind] += 1
-            i += 1
+    i = n
+    while time.monotonic() < deadline:
+        question = QUESTIONS[i % len(QUESTIONS)]
+        kind = "search" if search_only or i % 2 == 0 else "chat"
+        body = (
+            {"query": question, "kbs": ["bench"]}
+            if kind == "search"
+            else {"question": question, "kbs": ["bench"], "stream": False}
+        )
+        started = time.monotonic()
+        try:
+            response = await client.post(f"/api/{kind}", json=body)
+            ok = response.status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if ok:
+            results[kind].append(time.monotonic() - started)
+        else:
+            errors[kind] += 1
+        i += 1
+
+
+async def connected(base: str) -> httpx.AsyncClient:
+    """A client with its connection open: what making a client costs (an SSL context, a
+    TCP connect) is the load generator's, and would otherwise be counted in the latency of
+    the first requests of every other client."""
+    client = httpx.AsyncClient(base_url=base, timeout=120)
+    await client.get("/api/health")
+    return client
 
 
 def report(results: dict[str, list[float]], errors: dict[str, int], seconds: float) -> None:
@@ -110,10 +120,15 @@ def main() -> None:
     parser.add_argument("--search-only", action="store_true", help="no /api/chat requests")
     parser.add_argument("--embedder", default=None, help="embedder.name of the knowledge base")
     parser.add_argument("--upload", type=Path, default=None, help="index this file meanwhile")
+    parser.add_argument(
+        "--search-threads", type=int, default=None, help="server.search_threads (0: the default)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKB_")}
         env.update(CHATKB_HOME=home, CHATKB_LLM__BACKEND="extractive")
+        if args.search_threads is not None:
+            env["CHATKB_SERVER__SEARCH_THREADS"] = str(args.search_threads)
         if args.embedder:
             env["CHATKB_EMBEDDER__NAME"] = args.embedder
             # Each engine runs itself (``auto`` would run e5-small-onnx for both names).
@@ -129,7 +144,9 @@ def main() -> None:
             wait_until_up(base)
             for clients in (int(c) for c in args.clients.split(",")):
                 job = upload(base, args.upload, clients) if args.upload else None
+                server_cpu = process_cpu(server.pid)
                 run_clients(base, clients, args.seconds, args.search_only, args.embedder)
+                print(f"server CPU {process_cpu(server.pid) - server_cpu:.1f} s")
                 if job:
                     state = httpx.get(f"{base}/api/jobs/{job}").json()
                     print(f"upload of {args.upload.name} meanwhile: {state['status']}, "
@@ -137,6 +154,15 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def upload(base: str, path: Path, run: int) -> str:
@@ -162,20 +188,32 @@ def run_clients(
 ) -> None:
     results: dict[str, list[float]] = {"search": []} if search_only else {"search": [], "chat": []}
     errors = dict.fromkeys(results, 0)
-    deadline = time.monotonic() + seconds
-    started = time.monotonic()
+    timing: dict[str, float] = {}
 
     async def run() -> None:
-        await asyncio.gather(
-            *(client_loop(base, deadline, results, errors, n, search_only) for n in range(clients))
-        )
+        pool = [await connected(base) for _ in range(clients)]
+        timing["started"], timing["cpu"] = time.monotonic(), time.process_time()
+        deadline = timing["started"] + seconds
+        try:
+            await asyncio.gather(
+                *(
+                    client_loop(c, deadline, results, errors, n, search_only)
+                    for n, c in enumerate(pool)
+                )
+            )
+        finally:
+            timing["elapsed"] = time.monotonic() - timing["started"]
+            timing["cpu"] = time.process_time() - timing["cpu"]
+            for client in pool:
+                await client.aclose()
 
     asyncio.run(run())
-    elapsed = time.monotonic() - started
+    elapsed, own_cpu = timing["elapsed"], timing["cpu"]
     load = load_average()
     print(f"{clients} clients, {elapsed:.1f} s, CPU cores: {os.cpu_count()}, "
           f"embedder {embedder or 'default'}, load average {load}")  # fmt: skip
     report(results, errors, elapsed)
+    print(f"clients' CPU {own_cpu:.1f} s (one process)")
 
 
 if __name__ == "__main__":

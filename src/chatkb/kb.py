@@ -360,12 +360,16 @@ class Library:
         staging.rename(self.root / config.name)
 
     def open(self, name: str) -> KnowledgeBase:
-        with self._lock:
-            if name in self._open and (self.root / name / CONFIG_FILE).exists():
-                return self._open[name]
         directory = self.root / name
         config_path = directory / CONFIG_FILE
-        if not is_valid_name(name) or not config_path.exists():
+        # Looked at outside the lock: a stat releases the interpreter lock, and a thread
+        # that holds this lock while it waits to get that back makes every search wait.
+        present = is_valid_name(name) and config_path.exists()
+        with self._lock:
+            kept = self._open.get(name)
+        if kept is not None and present:  # still there (another process may remove it)
+            return kept
+        if not present:
             known = ", ".join(self.names()) or "none yet; create one with: chatkb kb create NAME"
             raise NotFoundError(f"no knowledge base named {name!r} (existing: {known})")
         config = KBConfig(**json.loads(config_path.read_text(encoding="utf-8")))

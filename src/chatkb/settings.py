@@ -265,6 +265,12 @@ class ServerSettings(_Section):
         60.0, ge=0, description="seconds upload_docs waits for indexing before answering"
     )
     sources_footer: bool = Field(True, description="/v1 kb: answers end with a Sources: list")
+    search_threads: int = Field(
+        0,
+        ge=0,
+        description="requests that search or embed run this many at once, the rest queue in "
+        "order; 0: 3 x cores",
+    )
 
 
 ENV_PREFIX = "CHATKB_"

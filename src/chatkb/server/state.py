@@ -3,8 +3,13 @@ chat models and the hardware report."""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
 
 from chatkb.errors import InvalidInputError, NotFoundError
 from chatkb.kb import KnowledgeBase, Library
@@ -17,12 +22,14 @@ from chatkb.server.conversations import ConversationStore
 from chatkb.server.hardware import HardwareReport
 from chatkb.server.job_journal import JobJournal
 from chatkb.server.jobs import JobQueue
+from chatkb.server.streaming import in_thread
 from chatkb.settings import Settings
 from chatkb.store.health import StoreHealth
 
 TEMP_DIR = "temp"
 TEMP_OWNER = "owner"  # file in a temporary knowledge base: the key name that created it
 _TEMP_ID = re.compile(r"^[0-9a-f]{32}$")
+T = TypeVar("T")
 
 
 class ServerState:
@@ -44,6 +51,19 @@ class ServerState:
         self.hardware = HardwareReport(settings)
         self.reranker: Reranker | None = make_reranker(settings.reranker)
         self.store_health = StoreHealth()
+        # A search is CPU work from end to end (embedding the query, both searches, fusion,
+        # building the answer's JSON), so more of them side by side than the cores can run
+        # only compete for the interpreter lock with each other and with the event loop that
+        # reads and answers every request: at 50 clients on 2 cores, 40 worker threads
+        # served fewer searches a second than 6 (docs/retrieval.md#speed).
+        self.searches = anyio.CapacityLimiter(
+            settings.server.search_threads or 3 * (os.cpu_count() or 1)
+        )
+
+    async def searching(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a request's search work (``function(*args)``, blocking) in a worker thread,
+        at most ``server.search_threads`` at once, the others waiting their turn in order."""
+        return await in_thread(function, *args, limiter=self.searches)
 
     def open_kb(self, name: str, principal: Principal, needed: Access = "read") -> KnowledgeBase:
         principal.require(name, needed)

@@ -34,8 +34,12 @@ def sse_response(events: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-async def in_thread(function: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(function, *args)
+async def in_thread(
+    function: Callable[..., T], *args: Any, limiter: anyio.CapacityLimiter | None = None
+) -> T:
+    """``function(*args)`` in a worker thread; with ``limiter``, in one of its threads (it
+    waits its turn, first come first served, without holding a thread meanwhile)."""
+    return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
 
 
 async def iterate_in_thread(iterator: Iterator[T]) -> AsyncIterator[T]:

@@ -17,6 +17,7 @@ from chatkb.ingest import SourceFile, remove
 from chatkb.kb import KnowledgeBase
 from chatkb.server import files as originals
 from chatkb.server.answers import find
+from chatkb.server.auth import Principal
 from chatkb.server.chatchat import VS_TYPE, document, file_detail, keep, ok, sql_like_to_glob
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.documents import document_list, original_file, save_uploads
@@ -138,10 +139,16 @@ def _shape(state: ServerState, shape: str | None) -> str:
 
 
 @router.post("/search_docs")
-def search_docs(
+async def search_docs(
     body: SearchDocs, state: StateDep, principal: PrincipalDep
 ) -> list[dict[str, object]]:
     """A bare list (no envelope), as in Chatchat; an empty query lists chunks by file name."""
+    return await state.searching(_search_docs, body, state, principal)
+
+
+def _search_docs(
+    body: SearchDocs, state: ServerState, principal: Principal
+) -> list[dict[str, object]]:
     kb = state.open_kb(body.knowledge_base_name, principal)
     if body.query:
         hits = find(state, [kb], body.query, top_k=body.top_k)

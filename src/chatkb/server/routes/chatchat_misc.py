@@ -18,6 +18,7 @@ from chatkb.embedders import EMBEDDERS, embed_batched
 from chatkb.errors import InvalidInputError, NotSupportedError
 from chatkb.llm.prompts import SYSTEM_EN
 from chatkb.server.answers import find
+from chatkb.server.auth import Principal
 from chatkb.server.chatchat import VS_TYPE, document, keep, ok
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.state import ServerState
@@ -190,7 +191,7 @@ def update_docs_by_id(body: UpdateById, principal: PrincipalDep) -> None:
 
 
 @router.post("/knowledge_base/search_temp_docs")
-def search_temp_docs(
+async def search_temp_docs(
     request: Request,
     state: StateDep,
     principal: PrincipalDep,
@@ -204,6 +205,12 @@ def search_temp_docs(
             body = SearchTemp.model_validate(dict(request.query_params))
         except ValidationError as exc:
             raise InvalidInputError(f"search_temp_docs: {exc.errors()[0]['msg']}") from None
+    return await state.searching(_search_temp_docs, body, state, principal)
+
+
+def _search_temp_docs(
+    body: SearchTemp, state: ServerState, principal: Principal
+) -> list[dict[str, object]]:
     kb = state.open_temp(body.knowledge_id, principal)
     hits = find(state, [kb], body.query, top_k=body.top_k)
     return [document(h) for h in keep(hits, body.score_threshold)]

@@ -233,9 +233,15 @@ async def completions(
 
 
 @router.post("/embeddings")
-def embeddings(body: EmbeddingRequest, state: StateDep, principal: PrincipalDep) -> JSONResponse:
+async def embeddings(
+    body: EmbeddingRequest, state: StateDep, principal: PrincipalDep
+) -> JSONResponse:
     """Vectors from the default embedder (or a knowledge base's, as ``kb:NAME``); token-id
     input is decoded back to text first (docs/api.md#embeddings)."""
+    return await state.searching(_embeddings, body, state, principal)
+
+
+def _embeddings(body: EmbeddingRequest, state: ServerState, principal: Principal) -> JSONResponse:
     embedder = _embedder(state, principal, body.model)
     if body.dimensions is not None and body.dimensions != embedder.dim:
         raise UnsupportedOptionError(

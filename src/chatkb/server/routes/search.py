@@ -6,15 +6,21 @@ from fastapi import APIRouter
 
 from chatkb.options import AskOptions
 from chatkb.server.answers import find
+from chatkb.server.auth import Principal
 from chatkb.server.deps import PrincipalDep, StateDep
 from chatkb.server.schemas import HitPublic, HitsPublic, SearchRequest
+from chatkb.server.state import ServerState
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
 
 @router.post("", response_model=HitsPublic)
-def search(body: SearchRequest, state: StateDep, principal: PrincipalDep) -> HitsPublic:
+async def search(body: SearchRequest, state: StateDep, principal: PrincipalDep) -> HitsPublic:
     """The best passages for a query (dense + keyword, fused); scores are higher-is-better."""
+    return await state.searching(_search, body, state, principal)
+
+
+def _search(body: SearchRequest, state: ServerState, principal: Principal) -> HitsPublic:
     kbs = state.open_kbs(body.kbs, principal)
     filters = body.filters.to_filter() if body.filters else None
     options = AskOptions(top_k=body.top_k, filters=filters, score_threshold=body.score_threshold)

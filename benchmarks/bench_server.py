@@ -188,27 +188,24 @@ def run_clients(
 ) -> None:
     results: dict[str, list[float]] = {"search": []} if search_only else {"search": [], "chat": []}
     errors = dict.fromkeys(results, 0)
-    timing: dict[str, float] = {}
 
-    async def run() -> None:
+    async def run() -> tuple[float, float]:
+        """Wall and CPU seconds of the timed part (the clients connected before it)."""
         pool = [await connected(base) for _ in range(clients)]
-        timing["started"], timing["cpu"] = time.monotonic(), time.process_time()
-        deadline = timing["started"] + seconds
+        started, cpu = time.monotonic(), time.process_time()
         try:
             await asyncio.gather(
                 *(
-                    client_loop(c, deadline, results, errors, n, search_only)
+                    client_loop(c, started + seconds, results, errors, n, search_only)
                     for n, c in enumerate(pool)
                 )
             )
+            return time.monotonic() - started, time.process_time() - cpu
         finally:
-            timing["elapsed"] = time.monotonic() - timing["started"]
-            timing["cpu"] = time.process_time() - timing["cpu"]
             for client in pool:
                 await client.aclose()
 
-    asyncio.run(run())
-    elapsed, own_cpu = timing["elapsed"], timing["cpu"]
+    elapsed, own_cpu = asyncio.run(run())
     load = load_average()
     print(f"{clients} clients, {elapsed:.1f} s, CPU cores: {os.cpu_count()}, "
           f"embedder {embedder or 'default'}, load average {load}")  # fmt: skip

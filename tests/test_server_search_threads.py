@@ -69,7 +69,7 @@ def _serve(home: Path, threads: int) -> Iterator[httpx.Client]:
 
 
 def _requests(client: httpx.Client) -> list[Callable[[], Any]]:
-    """Four kinds of search work, three of each."""
+    """Three kinds of search work, three of each."""
 
     def api_search() -> Any:
         return client.post("/api/search", json={"query": QUESTION, "kbs": ["en"]}).json()

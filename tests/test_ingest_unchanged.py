@@ -43,6 +43,8 @@ print(json.dumps({
     "children": len(children),
     "embedder": sorted(m for m in engines if m in sys.modules),
     "jieba": "rjieba" in sys.modules,
+    # Imported at their first use (chatkb.deferred; the CLI's rich on a terminal only).
+    "libraries": sorted(m for m in ("numpy", "rich", "tantivy") if m in sys.modules),
 }))
 """
 
@@ -68,9 +70,16 @@ def test_unchanged_re_add_starts_no_loading_worker_and_builds_no_embedder(
     assert first["code"] == 0
     assert first["children"] >= 1, "the first add loads its files in a worker process"
     assert first["embedder"], "and embeds them"
+    assert "numpy" in first["libraries"]
 
     again = _add("t", str(folder))
-    assert again == {"code": 0, "children": 0, "embedder": [], "jieba": False}
+    assert again == {
+        "code": 0,
+        "children": 0,
+        "embedder": [],
+        "jieba": False,
+        "libraries": [],
+    }, "an unchanged re-add touches no vector, no keyword index and no terminal"
 
     (folder / "TRIAL_110.txt").write_text("新的一段：紫色火车于2030年停运。", encoding="utf-8")
     changed = _add("t", str(folder))

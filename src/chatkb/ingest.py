@@ -33,10 +33,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
+from chatkb.deferred import deferred
 from chatkb.embedders import Embedder, embed_batched
 from chatkb.errors import ChatkbError, LoadError
 from chatkb.kb import KnowledgeBase
@@ -48,6 +47,11 @@ from chatkb.read_ahead import ReadAhead
 from chatkb.settings import Settings
 from chatkb.store.base import ChunkRecord, DocumentRecord, DocumentWrite
 from chatkb.timestamps import now_iso
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +103,14 @@ class Progress:
     """Callbacks the CLI and the server use to show progress; the defaults do nothing.
 
     ``embedded(count, total)``: after each embedding batch, the texts embedded so far in the
-    run and the texts found so far to need it (both grow as files are read)."""
+    run and the texts found so far to need it (both grow as files are read). ``finish()``:
+    once, when the run ends however it ends (a display started by ``start`` stops there)."""
 
     def start(self, total_files: int) -> None: ...
     def file_started(self, source: str) -> None: ...
     def embedded(self, count: int, total: int) -> None: ...
     def file_done(self, outcome: FileOutcome) -> None: ...
+    def finish(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,7 @@ def ingest(
             group.flush()  # what is ready is written, whatever ended the run
         finally:
             ahead.close()
+            progress.finish()
     if report.count("added") or report.count("updated"):
         # The cache is emptied only after a whole run without failures: a stopped or failed
         # file's finished batches are kept for the run that completes it.

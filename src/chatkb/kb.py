@@ -9,10 +9,9 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-
+from chatkb.deferred import deferred
 from chatkb.embedders import Embedder, Vectors, load_embedder, resolve_threads
 from chatkb.embedders.e5_engine import engine_order, vector_family, vectors_note
 from chatkb.errors import (
@@ -41,6 +40,11 @@ from chatkb.store.base import (
 from chatkb.store.cache import VectorCache
 from chatkb.store.kept import KeptUntilWrite
 from chatkb.timestamps import now_iso
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 T = TypeVar("T")
 

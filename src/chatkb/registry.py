@@ -30,8 +30,11 @@ class Registry(Generic[T]):
 
         return decorate
 
-    def names(self) -> list[str]:
-        self._load_plugins()
+    def names(self, *, plugins: bool = True) -> list[str]:
+        """Every registered name; ``plugins=False``: without looking for plug-ins (a scan of
+        every installed package's entry points, which help texts need not pay for)."""
+        if plugins:
+            self._load_plugins()
         return sorted(self._factories)
 
     def get(self, name: str) -> Callable[..., T]:

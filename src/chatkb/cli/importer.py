@@ -9,6 +9,7 @@ import typer
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
+from chatkb.cli.sources import PROGRESS_EVERY
 from chatkb.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -36,18 +37,21 @@ def chatchat(
     ),
     embedder: str | None = typer.Option(None, help="Embedder of new knowledge bases."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    progress_every: float = PROGRESS_EVERY,
 ) -> None:
     """Create each knowledge base of a Chatchat 0.2.x/0.3.x root with its name and description,
     and ingest its originals (vectors are made again). Running it again skips what is in.
 
     Exit code 0 when every file went in, 3 when some failed (the rest are kept), 1 on error.
     """
-    from chatkb.cli._progress import BarProgress
+    from chatkb.cli._progress import ingest_progress
     from chatkb.importers.chatchat import ImportOptions, import_chatchat
 
     context = cli_context(ctx)
     options = ImportOptions(_renames(rename), frozenset(only), all_files, embedder)
-    report = import_chatchat(context.library, path, options, progress=BarProgress)
+    report = import_chatchat(
+        context.library, path, options, progress=lambda: ingest_progress(progress_every)
+    )
     _print(report, as_json)
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)

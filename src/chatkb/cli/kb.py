@@ -6,7 +6,6 @@ import sys
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
@@ -22,8 +21,8 @@ JSON = typer.Option(False, "--json", help="Print JSON for programs.")
 SYSTEM_PROMPT_HELP = "The knowledge base's own system prompt (replaces the built-in persona)."
 LANGUAGE_HELP = f"Answer language: {', '.join(ANSWER_LANGUAGES)} (auto = the question's)."
 CITATION_HELP = f"Citation style: {', '.join(CITATION_STYLES)}."
-STORE_NAMES = ", ".join(STORES.names())
-STORE_HELP = f"Store backend: {STORE_NAMES} (default: store.backend)."
+STORE_NAMES = ", ".join(STORES.names(plugins=False))
+STORE_HELP = f"Store backend: {STORE_NAMES} or a plug-in's (default: store.backend)."
 
 
 @kb_app.command("create")
@@ -147,6 +146,8 @@ def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
     if not infos:
         output.err.print("no knowledge bases yet; create one with: chatkb kb create NAME")
         return
+    from rich.table import Table
+
     table = Table("name", "documents", "chunks", "embedder", "description")
     for info in infos:
         table.add_row(

@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import typer
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from chatkb import __version__
@@ -30,6 +29,8 @@ class _ErrorsToMessages(TyperGroup):
         try:
             return super().invoke(ctx)
         except ChatkbError as exc:
+            from rich.markup import escape
+
             # The message is text, not markup: "[[server.api_keys]]" must print as written.
             output.err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True)
             raise typer.Exit(1) from None
@@ -38,6 +39,8 @@ class _ErrorsToMessages(TyperGroup):
         except Exception as exc:  # a bug: one line for the user, the traceback with -v
             if logging.getLogger().isEnabledFor(logging.INFO):
                 raise
+            from rich.markup import escape
+
             output.err.print(
                 f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} (use -v)"
             )

@@ -7,7 +7,6 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
@@ -86,6 +85,8 @@ def _print_server(server: ServerInfo) -> None:
     if not server.reachable:
         output.out.print(f"{title}: {server.error}", markup=False)
         return
+    from rich.table import Table
+
     table = Table("model", "size", "kind", "loaded", title=title, title_justify="left")
     for model in server.models:
         size = f"{model.size_bytes / 1e9:.1f} GB" if model.size_bytes else ""

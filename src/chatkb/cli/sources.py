@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 
 from chatkb.cli import _output as output
 from chatkb.cli._context import cli_context
@@ -16,6 +15,14 @@ if TYPE_CHECKING:
     from chatkb.kb import KnowledgeBase
 
 EXIT_PARTIAL = 3
+# Also chatkb import's. A line every 10 s moves in a CI log within seconds, and a day-long
+# ingest writes a few thousand lines, not millions.
+PROGRESS_EVERY = typer.Option(
+    10.0,
+    "--progress-every",
+    min=0,
+    help="When stderr is not a terminal: seconds between progress lines (0: none).",
+)
 
 
 def register_source_commands(app: typer.Typer) -> None:
@@ -31,19 +38,19 @@ def add(
         False, help="Also remove documents that came from these folders but are gone now."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    progress_every: float = PROGRESS_EVERY,
 ) -> None:
     """Add files and folders. Unchanged files are skipped; changed ones are replaced.
 
     Exit code 0 when every file went in, 3 when some failed (the rest are kept), 1 on error.
     """
-    from chatkb.cli._progress import BarProgress
+    from chatkb.cli._progress import ingest_progress
     from chatkb.ingest import discover, ingest
 
     context = cli_context(ctx)
     kb = context.library.open(name)
     files = discover(paths)
-    with BarProgress() as progress:
-        report = ingest(kb, files, context.settings, progress=progress)
+    report = ingest(kb, files, context.settings, progress=ingest_progress(progress_every))
     if prune:
         report.outcomes.extend(_prune(kb, paths, {f.source for f in files}).outcomes)
     _print_report(report, as_json)
@@ -87,7 +94,11 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
     counts = ", ".join(
         f"{summary[k]} {k}" for k in ("added", "updated", "unchanged", "removed", "failed")
     )
-    output.err.print(f"{counts}; {summary['chunks']} chunks, {summary['embedded']} embedded")
+    output.say(f"{counts}; {summary['chunks']} chunks, {summary['embedded']} embedded")
+    if not report.failed:
+        return
+    from rich.markup import escape
+
     for outcome in report.failed:
         output.err.print(
             f"  [red]failed[/red] {escape(outcome.source)}: {escape(outcome.error or '')}"

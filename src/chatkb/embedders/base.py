@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+from chatkb.deferred import deferred
 
-Vectors = npt.NDArray[np.float32]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
+
+
+# A string, so that naming the type imports nothing (numpy is deferred).
+Vectors: TypeAlias = "npt.NDArray[np.float32]"
 TextKind = Literal["query", "passage"]
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from chatkb._sqlite import Connections, transaction
+from chatkb.deferred import deferred
 from chatkb.embedders import Vectors
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 CACHE_FILE = "embed_cache.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS vectors (text_hash TEXT PRIMARY KEY, vector BLOB NOT NULL)"

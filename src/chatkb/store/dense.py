@@ -31,14 +31,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from chatkb._sqlite import transaction
+from chatkb.deferred import deferred
 from chatkb.store import dense_files, dense_log
 from chatkb.store.base import ScoredKey
 from chatkb.store.ivf import SAMPLE_PER_LIST, Floats, Ints, cells_for, train
 from chatkb.store.vector_index import VectorIndex, best_per_key
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,6 @@ _SMALL_FILTER = 2000
 _REGROW = 4
 # Candidates re-scored exactly, per result wanted (approximate tier).
 _RESCORE = 2
-_NO_KEYS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -299,10 +303,11 @@ class DenseIndex:
                 cells = cells_for(rows)
                 sample = dense_log.sample(conn, SAMPLE_PER_LIST * cells, self.dim)
                 index = VectorIndex(self.dim, train(sample, cells), trained_rows=rows)
+            no_keys = np.zeros(0, dtype=np.int64)
             for keys, vectors in dense_log.all_rows(conn, self.dim):
                 if self._closed.is_set():
                     break
-                index.apply(_NO_KEYS, keys, index.prepare(vectors))
+                index.apply(no_keys, keys, index.prepare(vectors))
         finally:
             conn.execute("COMMIT")
         log.info(

@@ -23,11 +23,16 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from chatkb.deferred import deferred
 from chatkb.store.ivf import Quantizer
 from chatkb.store.vector_index import Snapshot, VectorIndex
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 FORMAT = 1
 POINTER = "index.json"

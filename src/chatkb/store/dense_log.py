@@ -12,10 +12,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from chatkb.deferred import deferred
 from chatkb.store.ivf import Floats, Ints
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dense_log (

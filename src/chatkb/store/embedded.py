@@ -5,16 +5,16 @@ keyword index (``keyword_index.py``)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from chatkb._sqlite import Connections, transaction
+from chatkb.deferred import deferred
 from chatkb.errors import EmbedderMismatchError
 from chatkb.store import dense_log
 from chatkb.store.base import (
@@ -29,6 +29,11 @@ from chatkb.store.base import (
 )
 from chatkb.store.dense import DenseIndex, DenseTuning
 from chatkb.store.kept import KeptUntilWrite
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 # Chunks from which keyword search leaves FTS5 for the derived keyword index (the setting
 # store.embedded.keyword_index_min_chunks).
@@ -488,10 +493,10 @@ class _FTS5Only:
 def _keyword_tier(
     directory: Path, connect: Callable[[], sqlite3.Connection], min_chunks: int
 ) -> _KeywordTier:
-    try:
-        from chatkb.store.keyword_index import KeywordIndex
-    except ImportError:  # an install without tantivy (it is a default dependency)
+    if importlib.util.find_spec("tantivy") is None:  # a default dependency, but optional here
         return _FTS5Only()
+    from chatkb.store.keyword_index import KeywordIndex  # tantivy itself at its first use
+
     return KeywordIndex(directory, connect, min_chunks)
 
 

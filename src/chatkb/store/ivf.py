@@ -10,12 +10,20 @@ Scores from codes are approximate; ``DenseIndex`` re-scores its candidates exact
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+from chatkb.deferred import deferred
 
-Floats = npt.NDArray[np.float32]
-Ints = npt.NDArray[np.int64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
+
+
+# Strings, so that naming the types imports nothing.
+Floats: TypeAlias = "npt.NDArray[np.float32]"
+Ints: TypeAlias = "npt.NDArray[np.int64]"
 
 # Rows of the sample a k-means pass assigns at once (bounds the score matrix it allocates).
 _BATCH = 8192

@@ -19,6 +19,7 @@ index costs one rebuild from the catalog.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import secrets
@@ -27,8 +28,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tantivy
+from chatkb.deferred import deferred
+
+if TYPE_CHECKING:
+    import tantivy
+else:
+    tantivy = deferred("tantivy", globals(), "tantivy")  # on first use: chatkb.deferred
+
 
 FORMAT = 1
 POINTER = "index.json"
@@ -49,6 +57,7 @@ class Published:
     mean_tokens: float
 
 
+@functools.cache  # one immutable description; built at first use, not when the store opens
 def schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field(KEY, stored=False, indexed=True, fast=True)

@@ -31,12 +31,17 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tantivy
-
+from chatkb.deferred import deferred
 from chatkb.store import dense_log, keyword_files, keyword_tail
 from chatkb.store.base import ScoredKey
 from chatkb.store.keyword_files import DOC, KEY, TOKENS, Published
+
+if TYPE_CHECKING:
+    import tantivy
+else:
+    tantivy = deferred("tantivy", globals(), "tantivy")  # on first use: chatkb.deferred
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,6 @@ class KeywordIndex:
         self.folder = directory / "keywords"
         self.min_chunks = min_chunks
         self._connect = connect
-        self._schema = keyword_files.schema()
         self._enabled: bool | None = None  # decided from the chunk count at first use
         self._counted_at = 0  # the log position of that count
         self._chunks = 0  # and the count
@@ -126,16 +130,14 @@ class KeywordIndex:
         return found[:k]
 
     def _query(self, terms: Sequence[str], within: Collection[str] | None) -> tantivy.Query:
+        schema = keyword_files.schema()
         words = tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, TOKENS, t))
-                for t in terms
-            ]
+            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, TOKENS, t)) for t in terms]
         )
         if within is None:
             return words
         scope = tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(self._schema, DOC, list(within)), 0.0
+            tantivy.Query.term_set_query(schema, DOC, list(within)), 0.0
         )
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, words), (tantivy.Occur.Must, scope)]
@@ -321,7 +323,7 @@ class KeywordIndex:
         """A new index of every chunk's tokens, published at the log position it holds
         (the caller holds the folder's lock)."""
         hidden = keyword_files.new_folder(self.folder)
-        index = tantivy.Index(self._schema, path=str(hidden))
+        index = tantivy.Index(keyword_files.schema(), path=str(hidden))
         writer = index.writer(keyword_files.WRITER_HEAP, 1)
         chunks = tokens_total = 0
         conn.execute("BEGIN")

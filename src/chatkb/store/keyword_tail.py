@@ -9,12 +9,17 @@ import sqlite3
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import tantivy
-
+from chatkb.deferred import deferred
 from chatkb.store import dense_log
 from chatkb.store.base import ScoredKey
 from chatkb.store.keyword_files import TOKENS
+
+if TYPE_CHECKING:
+    import tantivy
+else:
+    tantivy = deferred("tantivy", globals(), "tantivy")  # on first use: chatkb.deferred
 
 K1, B = 1.2, 0.75  # FTS5's bm25() and tantivy's
 

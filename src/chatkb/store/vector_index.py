@@ -22,12 +22,16 @@ readers-writer lock around ``publish`` and the searches.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-
+from chatkb.deferred import deferred
 from chatkb.store.ivf import Floats, Ints, Quantizer
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+else:
+    np = deferred("numpy", globals(), "np")  # numpy on first use: chatkb.deferred
 
 _COMPACT_AT = 0.25  # the dead fraction of a cell that has it compacted
 

@@ -204,9 +204,9 @@ def base_corpus() -> BaseCorpus:
     from chatkb.ingest import SourceFile, _records, loader_options
     from chatkb.loaders import load_file
     from chatkb.prepare import Chunking, prepare
-    from chatkb.settings import Settings
+    from chatkb.settings import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     options = loader_options(settings)
     c = settings.chunking
     chunking = Chunking(c.chunk_size, c.chunk_overlap, c.window_chars)
@@ -270,9 +270,9 @@ def base_vectors(base: BaseCorpus, cache: Path, seed_from: list[Path]) -> dict[s
     if missing:
         print(f"embedding {len(missing)} base texts with the default embedder (once)", flush=True)
         from chatkb.embedders import make_embedder
-        from chatkb.settings import Settings
+        from chatkb.settings import load_settings
 
-        settings = Settings()
+        settings = load_settings()
         embedder = make_embedder(settings.embedder.name, settings.embedder)
         texts = base.texts
         for start in range(0, len(missing), 64):
@@ -357,10 +357,10 @@ def _split_docs(document: Any, records: list[Any], vectors: dict[str, Any]) -> l
 
 def _store(directory: Path) -> Any:
     """The embedded store as the product opens it, with the settings of the environment."""
-    from chatkb.settings import Settings
+    from chatkb.settings import load_settings
     from chatkb.store.backends import EmbeddedBackend, StoreLocation
 
-    settings = getattr(Settings().store, "embedded", None)
+    settings = getattr(load_settings().store, "embedded", None)
     if settings is None:  # a chatkb from before the store had settings (a "before" run)
         return EmbeddedBackend().open(StoreLocation("embedded"), directory, DIM)
     return EmbeddedBackend(settings).open(StoreLocation("embedded"), directory, DIM)
@@ -443,10 +443,10 @@ def _keyword_tier(store: Any, tokens: list[list[str]]) -> dict[str, Any]:
 def measure(directory: Path, queries: int, *, recall: bool = True) -> dict[str, Any]:
     """In a fresh process: open, search, write-then-search, recall, RSS."""
     from chatkb.retrieve import fuse
-    from chatkb.settings import Settings
+    from chatkb.settings import load_settings
     from chatkb.tokenize import tokenize
 
-    settings = Settings().retrieval
+    settings = load_settings().retrieval
     questions = _questions(queries)
     started = time.perf_counter()
     store = _store(directory)

@@ -9,6 +9,7 @@ a real mixed knowledge base.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_documents_are_told_apart_by_script(mixed: tuple[KnowledgeBase, Settings
 
 
 def _first_doc(kb: KnowledgeBase, settings: Settings, question: str, mode: str) -> list[str]:
-    options = settings.retrieval.model_copy(update={"cross_lingual": mode})
+    options = replace(settings.retrieval, cross_lingual=mode)
     return [Path(h.source).stem for h in retrieve([kb], question, options, top_k=3)]
 
 
@@ -104,9 +105,9 @@ def test_the_dictionary_translation_finds_what_the_embedder_misses(
     language's passage by keyword; by the embedder alone a passage in the question's own
     language comes first."""
     kb, settings = mixed
-    options = settings.retrieval.model_copy(update={"cross_lingual": "by-script"})
+    options = replace(settings.retrieval, cross_lingual="by-script")
     on = retrieve([kb], question, options, top_k=3)
-    off = retrieve([kb], question, options.model_copy(update={"cross_lingual_dictionary": False}))
+    off = retrieve([kb], question, replace(options, cross_lingual_dictionary=False))
     assert Path(on[0].source).stem == doc_id
     assert Path(off[0].source).stem != doc_id
     assert all(0 <= h.score <= 1 for h in on)
@@ -150,7 +151,7 @@ def test_one_script_knowledge_base_is_searched_as_before(tmp_path: Path) -> None
     assert not partition(kb).mixed
     question = "What is the name of The Economist's finance column?"
     by_script = retrieve([kb], question, settings.retrieval)
-    options = settings.retrieval.model_copy(update={"cross_lingual": "off"})
+    options = replace(settings.retrieval, cross_lingual="off")
     assert [(h.doc_id, h.score) for h in by_script] == [
         (h.doc_id, h.score) for h in retrieve([kb], question, options)
     ]

@@ -8,6 +8,7 @@ sets' own questions must score as they do when the knowledge base is searched as
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[KnowledgeBase, Sett
 
 
 def _metrics(kb: KnowledgeBase, settings: Settings, qa: Path, mode: str) -> dict[str, float]:
-    options = settings.model_copy(
-        update={"retrieval": settings.retrieval.model_copy(update={"cross_lingual": mode})}
-    )
+    options = replace(settings, retrieval=replace(settings.retrieval, cross_lingual=mode))
     metrics = summarize(evaluate([kb], load_qa(qa), options))
     return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
 

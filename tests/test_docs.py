@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from pathlib import Path
-
-from pydantic import BaseModel
 
 from chatkb.cli.main import app
 from chatkb.settings import Settings
@@ -12,14 +12,15 @@ from chatkb.settings import Settings
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+def _keys(section: type, prefix: str = "") -> list[str]:
     keys = []
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            keys.extend(_keys(annotation, f"{prefix}{name}."))
+    annotations = typing.get_type_hints(section)
+    for spec in dataclasses.fields(section):
+        annotation = annotations[spec.name]
+        if dataclasses.is_dataclass(annotation):
+            keys.extend(_keys(annotation, f"{prefix}{spec.name}."))
         else:
-            keys.append(prefix + name)
+            keys.append(prefix + spec.name)
     return keys
 
 

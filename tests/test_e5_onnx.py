@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,8 @@ def test_damaged_build_is_rebuilt(tmp_path: Path) -> None:
 
 
 def _with_engine(settings: Settings, engine: str) -> Settings:
-    embedder = settings.embedder.model_copy(update={"e5_engine": engine})
-    return settings.model_copy(update={"embedder": embedder})
+    embedder = replace(settings.embedder, e5_engine=engine)
+    return replace(settings, embedder=embedder)
 
 
 def _kb_with_docs(settings: Settings, embedder: str) -> Library:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_the_servers_own_token_counts_are_kept(llm_server: LlamaCppServer) -> No
     pieces = list(stream)
     assert stream.usage is not None and 0 < stream.usage.completion_tokens <= 8
     assert stream.usage.prompt_tokens > 3  # the chat template's tokens are in it, too
-    quiet = OpenAIChat(settings.model_copy(update={"stream_usage": False}))
+    quiet = OpenAIChat(replace(settings, stream_usage=False))
     unreported = quiet.stream([Message("user", "Say hello.")], GenerationOptions(0.0, 8))
     assert list(unreported) and unreported.usage is None and pieces
 

@@ -9,6 +9,7 @@ chatkb.relevance reads both. The questions are those of tests/data/samples-qa.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def _decision(
     samples: tuple[KnowledgeBase, Settings], question: str, mode: str = "by-script"
 ) -> tuple[bool, float, float | None]:
     kb, settings = samples
-    retrieval = settings.retrieval.model_copy(update={"cross_lingual": mode})
+    retrieval = replace(settings.retrieval, cross_lingual=mode)
     found = search([kb], question, retrieval).relevance
     assert found.signals is not None
     return found.found, found.score, found.signals.foreign_best

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from chatkb.errors import ConfigError
-from chatkb.settings import load_settings
+from chatkb.settings import RetrievalSettings, Settings, SettingsError, as_json, load_settings
 
 
 def test_defaults_need_no_configuration(home: Path) -> None:
@@ -76,3 +77,47 @@ def test_bad_environment_values_name_the_variable(
     monkeypatch.setenv("CHATKB_LLM__MODLE", "x")
     with pytest.raises(ConfigError, match=r"llm\.modle: Extra inputs are not permitted"):
         load_settings()
+
+
+def test_values_are_converted_to_their_fields_types(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATKB_LOADING__OCR", "off")
+    monkeypatch.setenv("CHATKB_LLM__TEMPERATURE", "0.7")
+    monkeypatch.setenv("CHATKB_EMBEDDER__CACHE_DIR", str(home / "models"))
+    monkeypatch.setenv("CHATKB_RETRIEVAL__FUSION", "rrf")
+    keys = '[{"name": "ci", "key": "0123456789abcdef", "access": {"*": "write"}}]'
+    monkeypatch.setenv("CHATKB_SERVER__API_KEYS", keys)
+    settings = load_settings()
+    assert settings.loading.ocr is False
+    assert settings.llm.temperature == 0.7
+    assert settings.embedder.cache_dir == home / "models"
+    assert settings.retrieval.fusion == "rrf"
+    (key,) = settings.server.api_keys
+    assert (key.name, key.access) == ("ci", {"*": "write"})
+    assert settings.embedder.model is None  # optional, unset
+
+
+def test_every_problem_is_named_by_its_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATKB_SERVER__API_KEYS", '[{"key": "short"}, {"name": "x"}]')
+    monkeypatch.setenv("CHATKB_RETRIEVAL__FUSION", "sum")
+    monkeypatch.setenv("CHATKB_LOADING__OCR", "maybe")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "server.api_keys.0.key: Input should have at least 16 characters" in message
+    assert "server.api_keys.1.key: Field required" in message
+    assert "retrieval.fusion: Input should be 'rrf' or 'minmax'" in message
+    assert "loading.ocr: Input should be a valid boolean" in message
+
+
+def test_sections_are_frozen_and_checked_when_copied() -> None:
+    retrieval = RetrievalSettings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        retrieval.top_k = 3  # type: ignore[misc]
+    assert dataclasses.replace(retrieval, top_k=3).top_k == 3
+    with pytest.raises(SettingsError, match=r"top_k: Input should be greater than or equal to 1"):
+        dataclasses.replace(retrieval, top_k=0)
+    made = Settings(retrieval={"top_k": 7})  # type: ignore[arg-type]
+    assert made.retrieval.top_k == 7
+    assert as_json(made.embedder)["cache_dir"] is None

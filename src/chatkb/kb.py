@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -294,7 +294,7 @@ class Library:
         """``embedder`` settings with the thread count resolved for this library's role."""
         embedder = self.settings.embedder
         threads = resolve_threads(embedder.threads, serving=self.serving)
-        return embedder.model_copy(update={"threads": threads})
+        return replace(embedder, threads=threads)
 
     def sibling(self, settings: Settings) -> Library:
         """A library under other settings that shares this one's loaded embedders."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import typer
 
@@ -30,9 +31,9 @@ def serve(
     from chatkb.server import create_app
 
     settings = cli_context(ctx).settings
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    server = settings.server.model_copy(update=overrides)
-    settings = settings.model_copy(update={"server": server})
+    given = settings.server
+    server = replace(given, host=given.host if host is None else host, port=port or given.port)
+    settings = replace(settings, server=server)
     app = create_app(settings)  # refuses a non-loopback host without API keys
     shown = f"[{server.host}]" if ":" in server.host else server.host
     output.err.print(f"chatkb serving on http://{shown}:{server.port}  (API docs: /docs)")

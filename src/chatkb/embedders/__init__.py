@@ -7,6 +7,8 @@ base, so a knowledge base always reloads the model it was built with.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chatkb.embedders import e5_engine
 from chatkb.embedders.base import (
     Embedder,
@@ -67,7 +69,7 @@ def make_embedder(name: str, settings: EmbedderSettings) -> Embedder:
     """Build the embedder registered as ``name`` (``backend`` or ``backend:model``)."""
     backend, colon, model = name.partition(":")
     if colon and model:
-        settings = settings.model_copy(update={"model": model})
+        settings = replace(settings, model=model)
     return EMBEDDERS.get(backend if colon else name)(settings)
 
 

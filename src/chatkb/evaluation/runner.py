@@ -15,7 +15,7 @@ from chatkb.models import Answer, Hit
 from chatkb.options import AskOptions
 from chatkb.rerankers import Reranker
 from chatkb.retrieve import Retrieval
-from chatkb.settings import Settings
+from chatkb.settings import Settings, as_json
 
 # Enough hits for the largest context budget even with small chunks.
 MIN_DEPTH = 20
@@ -111,7 +111,7 @@ def evaluate(
         kbs=tuple(kb.name for kb in kbs),
         qa="",
         top_k=top_k,
-        config=settings.retrieval.model_dump(mode="json"),
+        config=as_json(settings.retrieval),
         model=None if generative is None else generative.name,
     )
     for item in items:

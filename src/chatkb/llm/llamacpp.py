@@ -13,6 +13,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -124,10 +125,8 @@ class LlamaCppChat:
                     self.device,
                     self.gpu_layers,
                 )
-                served = self._settings.model_copy(
-                    update={"backend": "openai", "base_url": self._server.base_url}
-                )
-                self._client = OpenAIChat(served.model_copy(update={"model": self._server.model}))
+                served = replace(self._settings, backend="openai", base_url=self._server.base_url)
+                self._client = OpenAIChat(replace(served, model=self._server.model))
             return self._client
 
     def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Reported:

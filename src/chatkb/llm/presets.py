@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from chatkb.errors import ConfigError
@@ -111,7 +111,7 @@ def resolve_llm_settings(
             update["api_key"] = key
         elif not preset.local:
             raise ConfigError(_missing_key_message(preset))
-    return settings.model_copy(update=update)
+    return replace(settings, **update)
 
 
 def ollama_root(url: str) -> str:

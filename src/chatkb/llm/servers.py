@@ -8,7 +8,7 @@ short (a few seconds at most) and turns any failure into ``ServerInfo.error``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
@@ -74,8 +74,7 @@ def auto_llm_settings(settings: LLMSettings) -> LLMSettings | None:
             f"{', '.join(chat) or 'no chat models'}); run: ollama pull {model}"
         )
     log.info("llm auto: Ollama model %s at %s", model, server.url)
-    update = {"backend": SERVER_BACKEND, "base_url": f"{server.url}/v1", "model": model}
-    return settings.model_copy(update=update)
+    return replace(settings, backend=SERVER_BACKEND, base_url=f"{server.url}/v1", model=model)
 
 
 def probe_openai(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 import httpx
 
@@ -90,8 +91,7 @@ class ChatModels:
             resolved = resolve_llm_settings(self.settings)
         except ChatkbError:
             resolved = self.settings
-        update = {"backend": "openai", "base_url": default.base_url, "model": model}
-        return resolved.model_copy(update=update)
+        return replace(resolved, backend="openai", base_url=default.base_url, model=model)
 
     def listed(self) -> list[str]:
         """Chat model ids: the default first, then what its server lists at ``/models``."""

@@ -7,6 +7,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import anyio
@@ -39,9 +40,7 @@ class ServerState:
         self.settings = settings
         self.library = Library(settings, serving=True)  # searches keep a core while it ingests
         # Chatchat's file chat: temporary knowledge bases, kept apart from the real ones.
-        self.temp_library = self.library.sibling(
-            settings.model_copy(update={"home": settings.home / TEMP_DIR})
-        )
+        self.temp_library = self.library.sibling(replace(settings, home=settings.home / TEMP_DIR))
         self.jobs = JobQueue(self.library, settings, JobJournal(settings.home / "jobs.sqlite"))
         self.temp_jobs = JobQueue(self.temp_library, settings)
         self.conversations = ConversationStore(settings.home / "server.sqlite")

@@ -161,12 +161,22 @@ def ingest(
     config = kb.config
     chunking = Chunking(config.chunk_size, config.chunk_overlap, config.window_chars)
 
-    def read(file: SourceFile) -> _Read:
-        return _read(kb, file, options, settings, chunking, force=force, stop=should_stop)
+    checked: dict[int, _Read] = {}  # files settled as needing a load, for their read
+
+    def settle(i: int) -> _Read | None:
+        found = _check(kb, files[i], options, force=force)
+        if found.outcome is not None:
+            return found
+        checked[i] = found
+        return None
+
+    def read(i: int) -> _Read:
+        found = checked.pop(i, None) or _check(kb, files[i], options, force=force)
+        return _read(found, files[i], options, settings, chunking, should_stop)
 
     progress.start(len(files))
     stopped = False
-    ahead = ReadAhead([f.path for f in files], lambda i: read(files[i]))
+    ahead = ReadAhead([f.path for f in files], read, settle)
     group = _Group(kb, progress, report)
     batches = _Batches(kb, settings.embedder.batch_size, progress, should_stop)
     try:
@@ -468,16 +478,9 @@ class _Read:
     prepared: PreparedDocument | None = None
 
 
-def _read(
-    kb: KnowledgeBase,
-    file: SourceFile,
-    options: LoaderOptions,
-    settings: Settings,
-    chunking: Chunking,
-    *,
-    force: bool,
-    stop: Callable[[], bool],
-) -> _Read:
+def _check(kb: KnowledgeBase, file: SourceFile, options: LoaderOptions, *, force: bool) -> _Read:
+    """What the file's size, digest and catalog entry decide: its outcome (unchanged,
+    unreadable, too large), or its size, hash and previous record for loading it."""
     try:
         check_size(file.path, options)  # from the size on disk: a huge file is never read
         size, content_hash = _digest(file.path)
@@ -485,15 +488,33 @@ def _read(
         return _Read(FileOutcome(file.source, "failed", error=exc.message))
     except OSError as exc:
         return _Read(FileOutcome(file.source, "failed", error=f"cannot read file: {exc.strerror}"))
-    try:  # everything from here may meet a store that went away: this file fails alone
+    try:  # the store may have gone away: this file fails alone
         previous = kb.find_document(file.source)
-        if previous is not None and previous.content_hash == content_hash and not force:
-            return _Read(FileOutcome(file.source, "unchanged", chunks=previous.chunk_count))
+    except ChatkbError as exc:
+        log.info("failed %s: %s", file.source, exc.message)
+        return _Read(FileOutcome(file.source, "failed", error=exc.message))
+    if previous is not None and previous.content_hash == content_hash and not force:
+        return _Read(FileOutcome(file.source, "unchanged", chunks=previous.chunk_count))
+    return _Read(None, size, content_hash, previous)
+
+
+def _read(
+    checked: _Read,
+    file: SourceFile,
+    options: LoaderOptions,
+    settings: Settings,
+    chunking: Chunking,
+    stop: Callable[[], bool],
+) -> _Read:
+    """The file loaded and prepared, once ``_check`` found it needs indexing."""
+    if checked.outcome is not None:
+        return checked
+    try:
         prepared = _load(file.path, options, settings, chunking, stop)
     except ChatkbError as exc:
         log.info("failed %s: %s", file.source, exc.message)
         return _Read(FileOutcome(file.source, "failed", error=exc.message))
-    return _Read(None, size, content_hash, previous, prepared)
+    return replace(checked, prepared=prepared)
 
 
 def _digest(path: Path) -> tuple[int, str]:

@@ -17,10 +17,22 @@ AHEAD_SMALL = 8
 
 
 class ReadAhead(Generic[T]):
-    """``read(i)`` of every file in order, one file ahead of ``take`` (more while small)."""
+    """``read(i)`` of every file in order, one file ahead of ``take`` (more while small).
 
-    def __init__(self, paths: Sequence[Path], read: Callable[[int], T]) -> None:
-        self._paths, self._read = paths, read
+    ``settle(i)``, when given, runs first for a small file, in the calling thread: the
+    file's result when cheap checks decide it (an unchanged file), or None to read it in the
+    background. Handing a result that takes microseconds to another thread and waiting for
+    it cost more than working it out: ingesting 256 unchanged small files took 69 ms with
+    every file handed over, 42 ms settled here.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        read: Callable[[int], T],
+        settle: Callable[[int], T | None] | None = None,
+    ) -> None:
+        self._paths, self._read, self._settle = paths, read, settle
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="chatkb-read-ahead")
         self._futures: dict[int, Future[T]] = {}
         self._submitted = 0
@@ -43,10 +55,19 @@ class ReadAhead(Generic[T]):
     def _top_up(self, i: int) -> None:
         while self._submitted < len(self._paths):
             n = self._submitted
-            if n > i + 1 and (n > i + AHEAD_SMALL or not _small(self._paths[n])):
+            small = _small(self._paths[n])
+            if n > i + 1 and (n > i + AHEAD_SMALL or not small):
                 break
-            self._futures[n] = self._pool.submit(self._read, n)
+            self._futures[n] = self._start(n, small)
             self._submitted += 1
+
+    def _start(self, n: int, small: bool) -> Future[T]:
+        settled = self._settle(n) if small and self._settle is not None else None
+        if settled is None:
+            return self._pool.submit(self._read, n)
+        done: Future[T] = Future()
+        done.set_result(settled)
+        return done
 
 
 def _small(path: Path) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
 from chatkb.errors import ConfigError
@@ -50,5 +49,7 @@ class Registry(Generic[T]):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        from importlib.metadata import entry_points  # 20 ms of imports, for plug-ins only
+
         for entry in entry_points(group=f"chatkb.{self.seam}"):
             self._factories.setdefault(entry.name, entry.load())

@@ -9,12 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from chatkb.errors import InvalidInputError
 from chatkb.models import Hit, Message
 from chatkb.text import IDEOGRAPHS
 
-_CJK = re.compile(f"[{IDEOGRAPHS}]")
+
+@cache
+def _ideograph() -> re.Pattern[str]:
+    """Compiled at first use, as in chatkb.tokenize (the compiler is slow over CJK ranges)."""
+    return re.compile(f"[{IDEOGRAPHS}]")
+
 
 SYSTEM_EN = (
     "You answer questions from a private knowledge base. Use only the numbered passages "
@@ -146,7 +152,7 @@ class PromptTemplate:
 def is_chinese(text: str) -> bool:
     """True when at least a fifth of the letters are CJK ideographs."""
     letters = [c for c in text if c.isalpha()]
-    return bool(letters) and len(_CJK.findall(text)) * 5 >= len(letters)
+    return bool(letters) and len(_ideograph().findall(text)) * 5 >= len(letters)
 
 
 def passage_header(n: int, hit: Hit) -> str:

@@ -35,25 +35,24 @@ def _variants() -> dict[str, Tokenizer]:
     def no_stem(text: str, query: bool) -> list[str]:
         tokens = [
             w
-            for run in t._RUN.findall(text.lower())
-            for w in (t._cjk_words(run) if t._IS_CJK.match(run) else [run])
+            for cjk, other in t._runs().findall(text.lower())
+            for w in (t._cjk_words(cjk) if cjk else [other])
         ]
         return [w for w in tokens if not (query and (w in t._EN_STOP or w in t._ZH_STOP))]
 
     def precise(text: str, query: bool) -> list[str]:
         tokens: list[str] = []
-        for run in t._RUN.findall(text.lower()):
-            if t._IS_CJK.match(run):
-                tokens += [w for w in jieba.cut(run, HMM=True) if w.strip()]
+        for cjk, other in t._runs().findall(text.lower()):
+            if cjk:
+                tokens += [w for w in jieba.cut(cjk, HMM=True) if w.strip()]
             else:
-                tokens.append(t._stem(run))
+                tokens.append(t._stem(other))
         return [w for w in tokens if not (query and (w in t._EN_STOP or w in t._ZH_STOP))]
 
     def with_bigrams(text: str, query: bool) -> list[str]:
         tokens = default(text, query)
-        for run in t._RUN.findall(text.lower()):
-            if t._IS_CJK.match(run):
-                tokens += [run[i : i + 2] for i in range(len(run) - 1)]
+        for cjk, _ in t._runs().findall(text.lower()):
+            tokens += [cjk[i : i + 2] for i in range(len(cjk) - 1)]
         return tokens
 
     def keep_stopwords(text: str, query: bool) -> list[str]:

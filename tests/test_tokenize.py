@@ -7,7 +7,7 @@ import logging
 import re
 from pathlib import Path
 
-from chatkb.tokenize import _IS_CJK, _RUN, _cjk_words, _stem, tokenize
+from chatkb.tokenize import _cjk_words, _runs, _stem, tokenize
 
 
 def test_chinese_search_mode_emits_parts_of_compounds() -> None:
@@ -54,9 +54,7 @@ def test_chinese_is_cut_exactly_as_the_python_jieba_cuts_it() -> None:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    runs = {
-        run for text in _dev_texts() for run in _RUN.findall(text.lower()) if _IS_CJK.match(run)
-    }
+    runs = {run for text in _dev_texts() for run, _ in _runs().findall(text.lower()) if run}
     assert len(runs) > 10_000
     differ = [
         run

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from chatkb.models import Block, Chunk, LoadedDocument
 
@@ -17,25 +18,29 @@ from chatkb.models import Block, Chunk, LoadedDocument
 # or at a line break. Western "." only counts when followed by whitespace (not "3.14").
 # A full stop after an initial or a short title ("Nicholas E. Golovin", "Dr. Li") does
 # not end a sentence: cutting there split names across chunks (measured on en-dev).
-_NOT_ABBREVIATION = r"(?<!\b[A-Z])(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|vs|No))(?<!\bMrs)"
+# The dot comes first and the look-behinds check what precedes it: written before the dot,
+# they ran at every position of the text, and the splitter spent most of its time there.
+_FULL_STOP_DOT = r"\.(?<!\b[A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|vs|No)\.)(?<!\bMrs\.)"
 # ASCII ! ? ; end a sentence only before a space, a closing quote, the end or a CJK
 # character: not in "![image](…)", "page?id=3" or "a;b".
 _WESTERN_END = r"[!?;]+(?=[\s”’\"'」』）)\]]|$|[^\x00-\x7f])"
 _CLOSERS = r"[”’\"'」』）)\]]*"
 _SENTENCE_END = re.compile(
     rf"(?:[。！？；…]+|{_WESTERN_END}){_CLOSERS}\s*"
-    rf"|{_NOT_ABBREVIATION}\.[”’\"')\]]*(?:\s+|$)"
+    rf"|{_FULL_STOP_DOT}[”’\"')\]]*(?:\s+|$)"
     r"|\n+"
 )
 _FULL_STOP = re.compile(
     rf"(?:[。！？…]+|{_WESTERN_END.replace(';', '')}){_CLOSERS}\s*"
-    rf"|{_NOT_ABBREVIATION}\.[”’\"')\]]*(?:\s+|$)|\n+"
+    rf"|{_FULL_STOP_DOT}[”’\"')\]]*(?:\s+|$)|\n+"
 )
 _SOFT_BREAK = re.compile(r"[，、,：:]\s*|\s+")
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
+    """Offsets into the document's text. A tuple: a chunk is cut from thousands of them, and
+    a tuple is made several times faster than a frozen dataclass."""
+
     start: int
     end: int
 
@@ -160,12 +165,16 @@ def _hard_split(text: str, span: Span, chunk_size: int) -> Iterator[Span]:
 
 
 def _trim(text: str, span: Span) -> Span:
-    start, end = span.start, span.end
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Span(start, end)
+    """The span without the white space at its ends."""
+    start, end = span
+    piece = text[start:end]
+    kept = piece.strip()
+    if len(kept) == len(piece):
+        return span
+    if not kept:
+        return Span(end, end)  # as if the start had moved up to the end
+    start += len(piece) - len(piece.lstrip())
+    return Span(start, start + len(kept))
 
 
 def _pack(text: str, units: list[Span], chunk_size: int, overlap: int) -> Iterator[tuple[int, int]]:

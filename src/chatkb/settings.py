@@ -28,6 +28,11 @@ from chatkb.errors import ConfigError
 
 CONFIG_FILE_NAME = "config.toml"
 
+
+def home_dir() -> Path:
+    return Path(os.environ.get("CHATKB_HOME", "~/.chatkb")).expanduser()
+
+
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
@@ -123,12 +128,10 @@ def _hints(cls: type) -> dict[str, Any]:
 def _converted(annotation: Any, value: Any) -> Any:
     """``value`` as ``annotation`` has it, converting what the environment and TOML give
     (strings for numbers and flags, tables for sections); ``_Invalid`` when it cannot be."""
+    present = _unwrap_optional(annotation)
+    if present is not annotation:  # X | None
+        return None if value is None else _converted(present, value)
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        present = [a for a in args if a is not type(None)]
-        return _converted(present[0], value) if len(present) == 1 else value
     if origin is Literal:
         if value in args:
             return value
@@ -172,26 +175,8 @@ def _scalar(annotation: Any, value: Any) -> Any:
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
         raise _Invalid("Input should be a valid boolean")
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise _Invalid("Input should be a valid integer")
-    if annotation is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise _Invalid("Input should be a valid number")
+    if annotation is int or annotation is float:
+        return _number(annotation, value)
     if annotation is str:
         if isinstance(value, str):
             return value
@@ -201,6 +186,20 @@ def _scalar(annotation: Any, value: Any) -> Any:
             return Path(value)
         raise _Invalid("Input should be a valid path")
     raise TypeError(f"no conversion to {annotation!r}")  # a field of a type not handled here
+
+
+def _number(kind: type[int] | type[float], value: Any) -> int | float:
+    """An int or float from a number or its text; a float field takes ints, an int field
+    takes whole floats (TOML's ``3.0``), neither takes a flag."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if kind is float or isinstance(value, int) or value.is_integer():
+            return kind(value)
+    elif isinstance(value, str):
+        try:
+            return kind(value.strip())
+        except ValueError:
+            pass
+    raise _Invalid(f"Input should be a valid {'integer' if kind is int else 'number'}")
 
 
 def _check_limits(value: Any, limits: Mapping[str, Any]) -> None:
@@ -493,7 +492,7 @@ class Settings(_Section):
     ``config.toml``, the defaults. Made directly, it holds the values given and the defaults.
     """
 
-    home: Path = setting(factory=lambda: home_dir())
+    home: Path = setting(factory=home_dir)
     embedder: EmbedderSettings = setting(factory=EmbedderSettings)
     llm: LLMSettings = setting(factory=LLMSettings)
     chunking: ChunkingSettings = setting(factory=ChunkingSettings)
@@ -584,10 +583,6 @@ def _merged(low: dict[str, Any], high: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def home_dir() -> Path:
-    return Path(os.environ.get("CHATKB_HOME", "~/.chatkb")).expanduser()
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -153,6 +153,32 @@ def test_discover_skips_hidden_and_names_sources_relative(tmp_path: Path, hidden
     assert [f.source for f in found] == ["b/x.txt", "single.md"]
 
 
+def test_discover_resolves_files_named_one_by_one_as_path_resolve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parents are resolved once per folder; links (to the folder, to the file) and relative
+    names still end where ``Path.resolve`` puts them, and keep the name they were given."""
+    real = tmp_path / "real"
+    real.mkdir()
+    for name in ("a.txt", "b.txt", "target.txt"):
+        (real / name).write_text(name)
+    (tmp_path / "via").symlink_to(real)  # a linked folder
+    (real / "link.txt").symlink_to(real / "target.txt")  # a linked file
+    monkeypatch.chdir(real)
+    given = [
+        tmp_path / "via" / "a.txt",
+        tmp_path / "via" / "b.txt",
+        real / "link.txt",
+        Path("a.txt"),
+        Path("./b.txt"),
+        Path("."),
+    ]
+    found = discover(given)
+    assert [(f.path, f.source) for f in found[:5]] == [(p.resolve(), p.name) for p in given[:5]]
+    assert found[2].path == (real / "target.txt").resolve()
+    assert [f.source for f in found[5:]] == ["a.txt", "b.txt", "link.txt", "target.txt"]
+
+
 def test_long_chunks_are_embedded_as_sentence_windows(
     library: Library, settings: Settings, tmp_path: Path
 ) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tomllib
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -512,6 +511,8 @@ def _from_toml() -> dict[str, Any]:
     path = home_dir() / CONFIG_FILE_NAME
     if not path.exists():
         return {}
+    import tomllib  # most homes have no config file: every command starts without the parser
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

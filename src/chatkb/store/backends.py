@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -111,7 +111,7 @@ def server_name(kb_name: str) -> str:
     """A collection/table prefix for a knowledge base: ASCII, and new for every creation, so
     a knowledge base made again under an old name never meets the old one's rows."""
     ascii_part = re.sub(r"[^a-z0-9]+", "_", kb_name.lower()).strip("_")[:32]
-    return f"chatkb_{ascii_part}_{secrets.token_hex(4)}"
+    return f"chatkb_{ascii_part}_{os.urandom(4).hex()}"
 
 
 def make_backend(name: str, settings: Settings) -> StoreBackend:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,14 +61,14 @@ def save(folder: Path, snapshot: Snapshot, seq: int, dim: int) -> bool:
     """Publish ``snapshot`` as the checkpoint at log position ``seq``, unless one at least
     as recent is already published. True when this one was published."""
     folder.mkdir(parents=True, exist_ok=True)
-    hidden = folder / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    hidden = folder / f".tmp-{os.getpid()}-{os.urandom(4).hex()}"
     hidden.mkdir()
     try:
         _write(hidden, snapshot, dim)
         with locked(folder):
             if current_seq(folder) >= seq:
                 return False
-            name = f"{seq}-{secrets.token_hex(4)}"
+            name = f"{seq}-{os.urandom(4).hex()}"
             hidden.rename(folder / name)
             pointer = folder / f".{POINTER}.tmp"
             pointer.write_text(json.dumps({"format": FORMAT, "seq": seq, "folder": name}))

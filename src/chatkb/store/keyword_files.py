@@ -22,7 +22,6 @@ import fcntl
 import functools
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,7 +109,7 @@ def open_index(published: Published) -> tantivy.Index | None:
 def new_folder(folder: Path) -> Path:
     """An empty hidden folder for a build; ``publish_new`` moves it into place."""
     folder.mkdir(parents=True, exist_ok=True)
-    hidden = folder / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    hidden = folder / f".tmp-{os.getpid()}-{os.urandom(4).hex()}"
     hidden.mkdir()
     return hidden
 
@@ -118,7 +117,7 @@ def new_folder(folder: Path) -> Path:
 def publish_new(folder: Path, hidden: Path, seq: int, mean_tokens: float) -> Published:
     """Make the index built in ``hidden`` the current one (the caller holds ``locked``)."""
     _fsync_all(hidden)
-    name = secrets.token_hex(6)
+    name = os.urandom(6).hex()
     hidden.rename(folder / name)
     published = Published(folder / name, seq, mean_tokens)
     advance(folder, published)

@@ -470,7 +470,7 @@ def _load(
     loading = settings.loading
     if not loading.isolated:
         return prepare(load_file(path, options), chunking)
-    # Here, not at the top: a run that finds every file unchanged never starts a worker.
+    # Here, not at the top: a run that finds every file unchanged never imports the worker.
     from chatkb.loaders.isolated import LoadBudget, LoadStopped, prepare_isolated
 
     budget = LoadBudget(seconds=loading.timeout, memory_bytes=loading.max_memory_mb * 2**20)
